@@ -1,0 +1,318 @@
+"""The shared hook core: connection -> credentials, one HTTP client per hook, retries, errors.
+
+Vendor hooks only describe requests (`ApiRequest`) and decode responses; everything that is the
+same for all four APIs lives here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+import httpx
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_provider_cloudflows.errors import (
+    CloudflowsError,
+    InvalidRequestError,
+    ServiceUnavailableError,
+)
+from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation, T
+from airflow_provider_cloudflows.hooks.retry import RetryPolicy
+from airflow_provider_cloudflows.runs import WorkflowRun
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+USER_AGENT = "airflow-provider-cloudflows"
+
+
+@dataclass(frozen=True)
+class CloudCredentials:
+    """What a connection holds. `repr` never shows the secret or the token."""
+
+    key_id: str
+    secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    region: str | None = None
+    endpoint: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+# One AsyncClient per event loop, shared by every hook on that loop: a triggerer may hold
+# thousands of waiting runs, and each needs no connection pool of its own. Signing is per
+# request (`auth=`), so sharing a client never shares credentials.
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def response_preview(response: httpx.Response, limit: int = 200) -> str:
+    """A short, single-line view of a response body for error messages."""
+    text = response.text[:limit].replace("\n", " ")
+    return f"HTTP {response.status_code} {text!r}"
+
+
+def shared_async_client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(
+            timeout=DEFAULT_TIMEOUT,
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=60),
+            headers={"User-Agent": USER_AGENT},
+        )
+        _async_clients[loop] = client
+    return client
+
+
+class CloudflowsBaseHook(BaseHook):
+    """Base of every vendor hook. Subclasses set the connection type and implement the protocol.
+
+    :param conn_id: the Airflow connection id.
+    :param region: overrides the connection's region.
+    :param endpoint: overrides the connection's endpoint (a base URL such as http://127.0.0.1:8790).
+    :param retry_policy: overrides the retry policy built from the connection extras.
+    :param timeout: per-request timeout in seconds.
+    """
+
+    conn_name_attr: ClassVar[str]
+    default_conn_name: ClassVar[str]
+    conn_type: ClassVar[str]
+    hook_name: ClassVar[str]
+    # Human name of the API, used in errors and logs: "WeData", "Cloud Infinite", ...
+    vendor: ClassVar[str] = "cloud"
+
+    def __init__(
+        self,
+        conn_id: str | None = None,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id or self.default_conn_name
+        self._region_override = region
+        self._endpoint_override = endpoint
+        self._retry_policy_override = retry_policy
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0)) if timeout else DEFAULT_TIMEOUT
+        self._credentials: CloudCredentials | None = None
+        self._auth: httpx.Auth | None = None
+        self.sleep: Callable[[float], None] = time.sleep
+        self.asleep: Callable[[float], Any] = asyncio.sleep
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(conn_id={self.conn_id!r})"
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _credentials_from(self, conn: Any, extras: dict[str, Any]) -> CloudCredentials:
+        if not conn.login or not conn.password:
+            raise InvalidRequestError(
+                f"connection {self.conn_id!r} needs the key id as login and the secret as password",
+                vendor=self.vendor,
+            )
+        return CloudCredentials(
+            key_id=conn.login,
+            secret=conn.password,
+            security_token=extras.get("security_token") or None,
+            region=self._region_override or extras.get("region") or None,
+            endpoint=(self._endpoint_override or extras.get("endpoint") or "").rstrip("/") or None,
+            extras=extras,
+        )
+
+    @property
+    def credentials(self) -> CloudCredentials:
+        """Read once per hook; a sensor that polls for hours does not re-read its connection."""
+        if self._credentials is None:
+            conn = self.get_connection(self.conn_id)
+            self._credentials = self._credentials_from(conn, conn.extra_dejson)
+        return self._credentials
+
+    async def aload_credentials(self) -> CloudCredentials:
+        """The same as `credentials`, without blocking the event loop (used inside triggers)."""
+        if self._credentials is None:
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
+
+            conn = await get_async_connection(self.conn_id, hook=self)
+            self._credentials = self._credentials_from(conn, await get_async_extra_dejson(conn))
+        return self._credentials
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        if self._retry_policy_override is not None:
+            return self._retry_policy_override
+        return RetryPolicy.from_extras(self.credentials.extras)
+
+    @property
+    def region(self) -> str | None:
+        return self.credentials.region
+
+    # -- protocol (vendor subclasses) -----------------------------------------------------------
+
+    @abstractmethod
+    def _build_auth(self, credentials: CloudCredentials) -> httpx.Auth:
+        """The signer for this API, built once per hook."""
+
+    @abstractmethod
+    def _decode(self, request: ApiRequest, response: httpx.Response) -> Any:
+        """Turn a response into its payload, or raise the typed error the vendor's answer means."""
+
+    @property
+    def auth(self) -> httpx.Auth:
+        if self._auth is None:
+            self._auth = self._build_auth(self.credentials)
+        return self._auth
+
+    # -- transport ------------------------------------------------------------------------------
+
+    @cached_property
+    def client(self) -> httpx.Client:
+        """One keep-alive client per hook instance."""
+        return httpx.Client(timeout=self._timeout, headers={"User-Agent": USER_AGENT})
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.client.close()
+            del self.__dict__["client"]
+
+    def _build_http_request(self, client: httpx.Client | httpx.AsyncClient, req: ApiRequest) -> httpx.Request:
+        return client.build_request(
+            req.method, req.url, headers=req.headers, content=req.content, timeout=self._timeout
+        )
+
+    def call(self, req: ApiRequest) -> Any:
+        """Send one request with retries and return the decoded payload."""
+        policy = self.retry_policy
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.client.send(self._build_http_request(self.client, req), auth=self.auth)
+                return self._decode(req, response)
+            except Exception as exc:
+                error = self._as_cloudflows_error(req, exc)
+                if not self._retryable(req, error, exc) or not policy.should_retry(error, attempt):
+                    raise error from exc
+                wait = policy.delay(attempt, error)
+                self._log_retry(req, error, attempt, policy, wait)
+                self.sleep(wait)
+
+    async def acall(self, req: ApiRequest) -> Any:
+        await self.aload_credentials()
+        policy = self.retry_policy
+        client = shared_async_client()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await client.send(self._build_http_request(client, req), auth=self.auth)
+                return self._decode(req, response)
+            except Exception as exc:
+                error = self._as_cloudflows_error(req, exc)
+                if not self._retryable(req, error, exc) or not policy.should_retry(error, attempt):
+                    raise error from exc
+                wait = policy.delay(attempt, error)
+                self._log_retry(req, error, attempt, policy, wait)
+                await self.asleep(wait)
+
+    def _as_cloudflows_error(self, req: ApiRequest, exc: Exception) -> CloudflowsError:
+        if isinstance(exc, CloudflowsError):
+            if exc.run_id is None:
+                exc.run_id = req.run_id
+            return exc
+        if isinstance(exc, httpx.TransportError):
+            return ServiceUnavailableError(
+                f"network error talking to {httpx.URL(req.url).host}: {type(exc).__name__}: {exc}",
+                vendor=self.vendor,
+                action=req.action,
+                run_id=req.run_id,
+            )
+        raise exc
+
+    @staticmethod
+    def _retryable(req: ApiRequest, error: CloudflowsError, exc: Exception) -> bool:
+        if req.idempotent:
+            return error.retryable
+        # Starting or stopping twice is worse than failing once: only retry when the vendor
+        # cannot have acted on the request.
+        from airflow_provider_cloudflows.errors import ThrottledError
+
+        return isinstance(error, ThrottledError) or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+
+    def _log_retry(
+        self, req: ApiRequest, error: CloudflowsError, attempt: int, policy: RetryPolicy, wait: float
+    ) -> None:
+        self.log.warning(
+            "Attempt %d/%d of %s failed, retrying in %.1fs: %s",
+            attempt,
+            policy.max_attempts,
+            req.action,
+            wait,
+            error,
+        )
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def run_operation(self, operation: Operation[T]) -> T:
+        """Drive a vendor operation with the sync client."""
+        try:
+            req = next(operation)
+            while True:
+                req = operation.send(self.call(req))
+        except StopIteration as done:
+            return done.value
+
+    async def arun_operation(self, operation: Operation[T]) -> T:
+        """Drive the same operation with the shared async client (never blocks the loop)."""
+        await self.aload_credentials()
+        try:
+            req = next(operation)
+            while True:
+                req = operation.send(await self.acall(req))
+        except StopIteration as done:
+            return done.value
+
+    # -- the one question every vendor answers ------------------------------------------------
+
+    @abstractmethod
+    def _get_run_operation(self, run_id: str, **params: Any) -> Operation[WorkflowRun]:
+        """Requests that read run `run_id` (and its task runs) and build a WorkflowRun."""
+
+    def get_run(self, run_id: str, **params: Any) -> WorkflowRun:
+        return self.run_operation(self._get_run_operation(run_id, **params))
+
+    async def aget_run(self, run_id: str, **params: Any) -> WorkflowRun:
+        await self.aload_credentials()
+        return await self.arun_operation(self._get_run_operation(run_id, **params))
+
+    def console_url(self, run: WorkflowRun) -> str | None:
+        """Where a person sees this run in the vendor console (used by the extra links)."""
+        return None
+
+    # -- connection test ----------------------------------------------------------------------
+
+    def _test_connection_operation(self) -> Operation[str]:
+        """One cheap signed call; returns a short success message. Subclasses override."""
+        raise NotImplementedError
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            message = self.run_operation(self._test_connection_operation())
+        except CloudflowsError as err:
+            return False, str(err)
+        except Exception as err:  # the UI shows this text; never a traceback with secrets
+            return False, f"{type(err).__name__}: {err}"
+        return True, message

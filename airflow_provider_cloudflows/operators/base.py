@@ -1,0 +1,181 @@
+"""Operators shared by every vendor: read a run into XCom; start a run and optionally wait for it."""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, conf
+
+from airflow_provider_cloudflows.runs import WorkflowRun
+from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY, complete_from_event
+from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
+from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
+
+TASK_RUNS_XCOM_KEY = "task_runs"
+RUN_XCOM_KEY = "run"
+RUN_ID_XCOM_KEY = "run_id"
+
+
+class _CloudflowsOperatorMixin:
+    hook_class: ClassVar[type[CloudflowsBaseHook]]
+    run_noun: ClassVar[str] = "run"
+    conn_id: str
+    region: str | None
+
+    def hook_params(self) -> dict[str, Any]:
+        return {"region": self.region} if self.region else {}
+
+    def run_params(self) -> dict[str, Any]:
+        return {}
+
+    @cached_property
+    def hook(self) -> CloudflowsBaseHook:
+        return self.hook_class(self.conn_id, **self.hook_params())
+
+    def push_run(self, context: Context, run: WorkflowRun) -> dict[str, Any]:
+        """Push task runs (key `task_runs`) and the console URL; return the run for `return_value`."""
+        ti = context["ti"]
+        ti.xcom_push(key=TASK_RUNS_XCOM_KEY, value=[t.model_dump(mode="json") for t in run.task_runs])
+        url = self.hook.console_url(run)
+        if url:
+            ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
+        return run.model_dump(mode="json")
+
+
+class GetWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
+    """Read one run and its task runs: the run is the return value, task runs go under `task_runs`."""
+
+    template_fields: Sequence[str] = ("run_id", "conn_id", "region")
+
+    def __init__(
+        self, *, run_id: str | int, conn_id: str | None = None, region: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.conn_id = conn_id or self.hook_class.default_conn_name
+        self.region = region
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        run = self.hook.get_run(self.run_id, **self.run_params())
+        self.log.info(
+            "%s %s %s is %s (%s)", run.vendor, self.run_noun, run.run_id, run.raw_state, run.task_run_summary()
+        )
+        return self.push_run(context, run)
+
+
+class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
+    """Start a run; push its id (key `run_id` and return value); optionally wait for it to finish.
+
+    :param wait_for_completion: wait until the run finishes and fail if it fails.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status checks while waiting.
+    :param timeout: seconds to wait for completion before failing.
+    :param success_states / failure_states: raw vendor states overriding the defaults.
+
+    When waiting, the finished run is pushed under the key `run` and its task runs under `task_runs`.
+    `on_kill` stops the remote run where the vendor has a stop API.
+    """
+
+    template_fields: Sequence[str] = ("conn_id", "region")
+
+    def __init__(
+        self,
+        *,
+        conn_id: str | None = None,
+        region: str | None = None,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 30.0,
+        timeout: float = 7 * 24 * 3600,
+        success_states: Sequence[str] | None = None,
+        failure_states: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id or self.hook_class.default_conn_name
+        self.region = region
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.success_states = list(success_states) if success_states is not None else None
+        self.failure_states = list(failure_states) if failure_states is not None else None
+        self.started_run_id: str | int | None = None
+
+    @abstractmethod
+    def start(self, context: Context) -> str | int:
+        """Start the remote run and return its id."""
+
+    def stop(self, run_id: str | int) -> None:
+        """Stop the remote run; vendors without a stop API leave it running (and say so)."""
+        self.log.warning("%s has no API to stop %s %s; it keeps running", self.hook.vendor, self.run_noun, run_id)
+
+    def execute(self, context: Context) -> Any:
+        run_id = self.start(context)
+        self.started_run_id = run_id
+        self.log.info("Started %s %s %s", self.hook.vendor, self.run_noun, run_id)
+        context["ti"].xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
+        if not self.wait_for_completion:
+            return run_id
+        deadline = time.time() + self.timeout
+        if self.deferrable:
+            self.defer(
+                trigger=WorkflowRunTrigger(
+                    hook_class_path=f"{self.hook_class.__module__}.{self.hook_class.__qualname__}",
+                    conn_id=self.conn_id,
+                    run_id=run_id,
+                    poll_interval=self.poll_interval,
+                    deadline=deadline,
+                    run_params=self.run_params(),
+                    hook_params=self.hook_params(),
+                    success_states=self.success_states,
+                    failure_states=self.failure_states,
+                    run_noun=self.run_noun,
+                ),
+                method_name="execute_complete",
+                kwargs={"run_id": run_id},
+                timeout=timedelta(seconds=self.timeout + 60),
+            )
+        return self._wait(context, run_id, deadline)
+
+    def _wait(self, context: Context, run_id: str | int, deadline: float) -> Any:
+        last = None
+        while True:
+            run = self.hook.get_run(run_id, **self.run_params())
+            verdict = judge(run, success_states=self.success_states, failure_states=self.failure_states)
+            if verdict is not Verdict.WAITING:
+                context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
+                if verdict is Verdict.FAILED:
+                    raise AirflowFailException(failure_message(run, self.run_noun))
+                return run_id
+            if (progress := f"{run.raw_state} ({run.task_run_summary()})") != last:
+                self.log.info("%s %s is %s", self.run_noun, run_id, progress)
+                last = progress
+            if time.time() >= deadline:
+                raise AirflowFailException(
+                    f"{self.run_noun} {run_id} did not finish within {self.timeout:.0f} s (last state {run.raw_state})"
+                )
+            time.sleep(self.poll_interval)
+
+    def execute_complete(self, context: Context, event: dict[str, Any], run_id: str | int | None = None) -> Any:
+        if event.get("run"):
+            context["ti"].xcom_push(key=RUN_XCOM_KEY, value=event["run"])
+            context["ti"].xcom_push(key=TASK_RUNS_XCOM_KEY, value=event["run"].get("task_runs", []))
+        if event.get("status") == "timeout":
+            raise AirflowFailException(event.get("message", "timed out"))
+        complete_from_event(self, event)
+        return run_id if run_id is not None else event.get("run_id")
+
+    def on_kill(self) -> None:
+        if self.started_run_id is not None:
+            self.stop(self.started_run_id)

@@ -1,0 +1,193 @@
+"""The sensor every vendor sensor is: poll one run until it finishes; poke, reschedule or deferred."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
+
+from airflow_provider_cloudflows.runs import WorkflowRun
+from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
+from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
+
+CONSOLE_URL_XCOM_KEY = "console_url"
+
+
+class WorkflowRunSensor(BaseSensorOperator):
+    """Wait for a workflow run to finish; succeed when it succeeds, fail (or skip) when it fails.
+
+    Subclasses name the hook class and the vendor's word for a run, and pass any extra
+    identifiers the vendor needs through `run_params()`.
+
+    :param run_id: the run to wait for (templated).
+    :param conn_id: the Airflow connection id.
+    :param success_states: raw vendor states that count as success, replacing the default.
+    :param failure_states: raw vendor states that count as failure, checked first.
+    :param deferrable: wait in the triggerer instead of a worker slot
+        (default: ``[operators] default_deferrable``).
+    :param region: overrides the connection's region.
+
+    On success the run (with its task runs) is the sensor's XCom return value.
+    """
+
+    hook_class: ClassVar[type[CloudflowsBaseHook]]
+    run_noun: ClassVar[str] = "run"
+    template_fields: Sequence[str] = ("run_id", "conn_id", "region", "success_states", "failure_states")
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        run_id: str | int,
+        conn_id: str | None = None,
+        region: str | None = None,
+        success_states: Sequence[str] | None = None,
+        failure_states: Sequence[str] | None = None,
+        fail_on_pause: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.conn_id = conn_id or self.hook_class.default_conn_name
+        self.region = region
+        self.success_states = list(success_states) if success_states is not None else None
+        self.failure_states = list(failure_states) if failure_states is not None else None
+        self.fail_on_pause = fail_on_pause
+        self.deferrable = deferrable
+        self._last_progress: str | None = None
+        self._console_url_pushed = False
+
+    # -- what subclasses customise --------------------------------------------------------------
+
+    def run_params(self) -> dict[str, Any]:
+        """Extra keyword arguments for `hook.get_run` (e.g. WeData's project id)."""
+        return {}
+
+    def hook_params(self) -> dict[str, Any]:
+        """JSON-safe keyword arguments for the hook constructor (also given to the trigger)."""
+        return {"region": self.region} if self.region else {}
+
+    # -- polling ----------------------------------------------------------------------------------
+
+    @cached_property
+    def hook(self) -> CloudflowsBaseHook:
+        return self.hook_class(self.conn_id, **self.hook_params())
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        run = self.hook.get_run(self.run_id, **self.run_params())
+        self._push_console_url(context, run)
+        return self._evaluate(run)
+
+    def _evaluate(self, run: WorkflowRun) -> PokeReturnValue:
+        verdict = judge(
+            run,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            fail_on_pause=self.fail_on_pause,
+        )
+        if verdict is Verdict.FAILED:
+            # Retrying the sensor cannot change a finished remote run; soft_fail turns this into a skip.
+            raise AirflowFailException(failure_message(run, self.run_noun))
+        if verdict is Verdict.SUCCEEDED:
+            self.log.info(
+                "%s %s %s finished in state %s (%s)",
+                run.vendor,
+                self.run_noun,
+                run.run_id,
+                run.raw_state,
+                run.task_run_summary(),
+            )
+            return PokeReturnValue(is_done=True, xcom_value=run.model_dump(mode="json"))
+        self._log_progress(run)
+        return PokeReturnValue(is_done=False)
+
+    def _log_progress(self, run: WorkflowRun) -> None:
+        progress = f"{run.raw_state} ({run.task_run_summary()})"
+        if progress == self._last_progress:
+            return
+        self._last_progress = progress
+        if run.state.value == "paused":
+            self.log.warning(
+                "%s %s %s is paused; it will not progress until resumed in the console%s",
+                run.vendor,
+                self.run_noun,
+                run.run_id,
+                "" if self.fail_on_pause else " (set fail_on_pause=True to fail instead)",
+            )
+        else:
+            self.log.info("%s %s %s is %s", run.vendor, self.run_noun, run.run_id, progress)
+
+    def _push_console_url(self, context: Context, run: WorkflowRun) -> None:
+        if self._console_url_pushed:
+            return
+        url = self.hook.console_url(run)
+        if url and context.get("ti") is not None:
+            context["ti"].xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
+        self._console_url_pushed = True
+
+    # -- deferral ---------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        # Check once first: a run that is already finished needs no trip through the triggerer.
+        if (result := self.poke(context)).is_done:
+            return result.xcom_value
+        self.defer(
+            trigger=self.build_trigger(deadline=time.time() + self.timeout),
+            method_name="execute_complete",
+            # A backstop only: the trigger's own deadline normally fires first, with a clearer event.
+            timeout=timedelta(seconds=self.timeout + 60),
+        )
+
+    def build_trigger(self, *, deadline: float | None) -> WorkflowRunTrigger:
+        return WorkflowRunTrigger(
+            hook_class_path=f"{self.hook_class.__module__}.{self.hook_class.__qualname__}",
+            conn_id=self.conn_id,
+            run_id=self.run_id,
+            poll_interval=self.poke_interval,
+            deadline=deadline,
+            run_params=self.run_params(),
+            hook_params=self.hook_params(),
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            fail_on_pause=self.fail_on_pause,
+            run_noun=self.run_noun,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        return complete_from_event(self, event)
+
+
+def complete_from_event(task: Any, event: dict[str, Any]) -> Any:
+    """Turn a WorkflowRunTrigger event into a return value or a precise failure (sensors and operators)."""
+    status = event.get("status")
+    if status == "success":
+        task.log.info("%s %s finished successfully", task.run_noun, event.get("run_id"))
+        return event["run"]
+    if status == "timeout":
+        if getattr(task, "soft_fail", False):
+            raise AirflowSkipException(event.get("message", "timed out"))
+        raise AirflowSensorTimeout(event.get("message", "timed out"))
+    message = event.get("message") or f"unexpected trigger event {event!r}"
+    if getattr(task, "soft_fail", False):
+        raise AirflowSkipException(message)
+    raise AirflowFailException(message)
+

@@ -1,0 +1,124 @@
+"""One trigger for every vendor: poll a run asynchronously until it is finished or time is up."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_cloudflows.errors import CloudflowsError
+from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+
+
+class WorkflowRunTrigger(BaseTrigger):
+    """Wait for a workflow run in the triggerer.
+
+    Every argument is JSON-safe so any triggerer can rebuild the trigger after a restart;
+    `deadline` is an absolute epoch time (not a duration) so a restart does not extend the wait.
+    Retryable errors (network, 5xx, throttling) that survive the hook's own retries are logged
+    and the loop keeps polling; only errors that retrying cannot fix end the wait early.
+
+    Exactly one event is yielded: status "success", "failure", "timeout" or "error".
+    """
+
+    def __init__(
+        self,
+        *,
+        hook_class_path: str,
+        conn_id: str,
+        run_id: str | int,
+        poll_interval: float = 30.0,
+        deadline: float | None = None,
+        run_params: dict[str, Any] | None = None,
+        hook_params: dict[str, Any] | None = None,
+        success_states: list[str] | None = None,
+        failure_states: list[str] | None = None,
+        fail_on_pause: bool = False,
+        run_noun: str = "run",
+    ) -> None:
+        super().__init__()
+        self.hook_class_path = hook_class_path
+        self.conn_id = conn_id
+        self.run_id = run_id
+        self.poll_interval = float(poll_interval)
+        self.deadline = deadline
+        self.run_params = dict(run_params or {})
+        self.hook_params = dict(hook_params or {})
+        self.success_states = list(success_states) if success_states is not None else None
+        self.failure_states = list(failure_states) if failure_states is not None else None
+        self.fail_on_pause = fail_on_pause
+        self.run_noun = run_noun
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "hook_class_path": self.hook_class_path,
+                "conn_id": self.conn_id,
+                "run_id": self.run_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "run_params": self.run_params,
+                "hook_params": self.hook_params,
+                "success_states": self.success_states,
+                "failure_states": self.failure_states,
+                "fail_on_pause": self.fail_on_pause,
+                "run_noun": self.run_noun,
+            },
+        )
+
+    def _build_hook(self) -> Any:
+        from airflow_provider_cloudflows.module_loading import import_class
+
+        return import_class(self.hook_class_path)(self.conn_id, **self.hook_params)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = self._build_hook()
+        last_summary: str | None = None
+        while True:
+            try:
+                run = await hook.aget_run(self.run_id, **self.run_params)
+            except CloudflowsError as err:
+                if not err.retryable:
+                    yield TriggerEvent(self._event("error", message=str(err)))
+                    return
+                self.log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, self.run_id, err)
+            else:
+                verdict = judge(
+                    run,
+                    success_states=self.success_states,
+                    failure_states=self.failure_states,
+                    fail_on_pause=self.fail_on_pause,
+                )
+                if verdict is Verdict.SUCCEEDED:
+                    yield TriggerEvent(self._event("success", run=run.model_dump(mode="json")))
+                    return
+                if verdict is Verdict.FAILED:
+                    yield TriggerEvent(
+                        self._event(
+                            "failure",
+                            run=run.model_dump(mode="json"),
+                            message=failure_message(run, self.run_noun),
+                        )
+                    )
+                    return
+                summary = f"{run.raw_state} ({run.task_run_summary()})"
+                if summary != last_summary:
+                    self.log.info("%s %s is %s", self.run_noun, self.run_id, summary)
+                    last_summary = summary
+            remaining = None if self.deadline is None else self.deadline - time.time()
+            if remaining is not None and remaining <= 0:
+                yield TriggerEvent(
+                    self._event(
+                        "timeout",
+                        message=f"{self.run_noun} {self.run_id} did not finish before the sensor's timeout",
+                    )
+                )
+                return
+            await asyncio.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
+
+    def _event(self, status: str, **payload: Any) -> dict[str, Any]:
+        return {"status": status, "run_id": self.run_id, **payload}
