@@ -1,0 +1,111 @@
+"""Operators for Tencent Cloud WeData workflow runs: read one, or start one (and wait, and stop on kill)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from airflow_provider_cloudflows.hooks.wedata import WeDataHook
+from airflow_provider_cloudflows.links.wedata import WeDataWorkflowRunLink
+from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
+from airflow_provider_cloudflows.sensors.wedata import ExecutionIdAlias, TencentCloudConnIdAlias
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+
+class WeDataGetWorkflowRunOperator(ExecutionIdAlias, TencentCloudConnIdAlias, GetWorkflowRunOperator):
+    """Read a WeData workflow run: the run is the return value, its task runs go under XCom key `task_runs`.
+
+    :param execution_id: the WorkflowExecutionId (templated).
+    :param project_id: the WeData project id (templated).
+    :param tencentcloud_conn_id: the `tencentcloud` connection.
+    """
+
+    hook_class = WeDataHook
+    run_noun = "workflow run"
+    template_fields: Sequence[str] = ("execution_id", "project_id", "tencentcloud_conn_id", "region")
+    operator_extra_links = (WeDataWorkflowRunLink(),)
+
+    def __init__(
+        self,
+        *,
+        execution_id: str,
+        project_id: str | int,
+        tencentcloud_conn_id: str = WeDataHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(run_id=execution_id, conn_id=tencentcloud_conn_id, **kwargs)
+        self.project_id = project_id
+
+    def run_params(self) -> dict[str, Any]:
+        return {"project_id": str(self.project_id)}
+
+
+class WeDataStartWorkflowRunOperator(TencentCloudConnIdAlias, StartWorkflowRunOperator):
+    """Start a run of a WeData workflow (CreateTriggerWorkflowRun) and, by default, wait for it.
+
+    :param project_id: the WeData project id (templated).
+    :param workflow_id: the workflow to run (templated).
+    :param workflow_params: run parameters sent as AdvancedParams ({key: value}; templated). Empty means
+        the workflow's latest configuration. (Named so because `params` is Airflow's own argument.)
+    :param task_ids: run only these tasks of the workflow (templated); empty runs all of them.
+    :param wait_for_completion / deferrable / poll_interval / timeout / success_states /
+        failure_states: see StartWorkflowRunOperator.
+
+    The execution id is the return value and XCom key `run_id`. When the task is killed, the
+    remote run is stopped with KillTriggerWorkflowRuns.
+    """
+
+    hook_class = WeDataHook
+    run_noun = "workflow run"
+    template_fields: Sequence[str] = (
+        "project_id",
+        "workflow_id",
+        "workflow_params",
+        "task_ids",
+        "tencentcloud_conn_id",
+        "region",
+    )
+    template_fields_renderers = {"workflow_params": "json"}
+    operator_extra_links = (WeDataWorkflowRunLink(),)
+
+    def __init__(
+        self,
+        *,
+        project_id: str | int,
+        workflow_id: str,
+        workflow_params: Mapping[str, Any] | None = None,
+        task_ids: Sequence[str] | None = None,
+        tencentcloud_conn_id: str = WeDataHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=tencentcloud_conn_id, **kwargs)
+        self.project_id = project_id
+        self.workflow_id = workflow_id
+        self.workflow_params = dict(workflow_params) if workflow_params else None
+        self.task_ids = list(task_ids) if task_ids else None
+
+    @property
+    def wedata_hook(self) -> WeDataHook:
+        return cast(WeDataHook, self.hook)
+
+    def run_params(self) -> dict[str, Any]:
+        return {"project_id": str(self.project_id)}
+
+    def start(self, context: Context) -> str:
+        return self.wedata_hook.start_run(
+            self.project_id, self.workflow_id, params=self.workflow_params, task_ids=self.task_ids
+        )
+
+    def stop(self, run_id: str | int) -> None:
+        results = self.wedata_hook.stop_runs(self.project_id, self.workflow_id, [str(run_id)])
+        for result in results:
+            if result.OpStatus is False:
+                self.log.warning(
+                    "WeData did not stop workflow run %s: %s", result.ItemId or run_id, result.ErrorMessage
+                )
+            else:
+                self.log.info("Stopped WeData workflow run %s", result.ItemId or run_id)
+        if not results:
+            self.log.info("Asked WeData to stop workflow run %s", run_id)
