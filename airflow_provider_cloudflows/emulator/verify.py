@@ -14,6 +14,8 @@ import time
 from collections.abc import Mapping, MutableSet
 from dataclasses import dataclass, field
 
+import httpx
+
 from airflow_provider_cloudflows.auth import acs3, cos, tc3
 from airflow_provider_cloudflows.auth._base import parse_query
 
@@ -25,6 +27,17 @@ class IncomingRequest:
     raw_query: str  # still percent-encoded, exactly as received
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+
+    @classmethod
+    def from_httpx(cls, request: httpx.Request) -> IncomingRequest:
+        """What a server receives for this (already signed and read) httpx request."""
+        return cls(
+            method=request.method,
+            path=request.url.path,
+            raw_query=request.url.query.decode("ascii"),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=request.content,
+        )
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
