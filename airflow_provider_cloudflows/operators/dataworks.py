@@ -1,0 +1,232 @@
+"""Operators for Alibaba Cloud DataWorks workflow instances: read one; create some and wait for them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_cloudflows.hooks.dataworks import DataWorksHook, parse_instance_id
+from airflow_provider_cloudflows.links.dataworks import DataWorksWorkflowInstanceLink
+from airflow_provider_cloudflows.operators.base import (
+    RUN_ID_XCOM_KEY,
+    GetWorkflowRunOperator,
+    StartWorkflowRunOperator,
+)
+from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+INSTANCE_IDS_XCOM_KEY = "instance_ids"
+
+
+class DataWorksGetWorkflowInstanceOperator(GetWorkflowRunOperator):
+    """Read a workflow instance: the instance is the return value, its task instances go under `task_runs`.
+
+    :param instance_id: the workflow instance id (templated).
+    :param alibabacloud_conn_id: the `alibabacloud` connection.
+    :param with_task_runs: also read every task instance (default True).
+    """
+
+    hook_class = DataWorksHook
+    run_noun = "workflow instance"
+    operator_extra_links = (DataWorksWorkflowInstanceLink(),)
+
+    def __init__(
+        self,
+        *,
+        instance_id: int | str,
+        alibabacloud_conn_id: str = DataWorksHook.default_conn_name,
+        with_task_runs: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(run_id=instance_id, conn_id=alibabacloud_conn_id, **kwargs)
+        self.with_task_runs = with_task_runs
+
+    @property
+    def instance_id(self) -> int | str:
+        return self.run_id
+
+    def run_params(self) -> dict[str, Any]:
+        return {"with_task_runs": self.with_task_runs}
+
+
+class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
+    """Create DataWorks workflow instances (CreateWorkflowInstances) and optionally wait for all of them.
+
+    DataWorks creates a list of instances (one for a ManualWorkflow; one per business date for a
+    data backfill). The ids are the return value and go under the key `instance_ids`; the first
+    one also goes under `run_id` for DAGs that start a single instance. With
+    `wait_for_completion`, the operator waits for every instance in turn (in the triggerer when
+    `deferrable`) and fails on the first one that fails, naming its failed task instances; the
+    last instance read is pushed under `run` and its task instances under `task_runs`.
+    `on_kill` stops the instances it created.
+
+    :param project_id: DataWorks workspace (project) id (templated).
+    :param workflow_id: the workflow id; 1 for scheduled tasks (templated).
+    :param name: the name of the new instances (templated; default "airflow-<dag>-<task>-<run>").
+    :param instance_type: `ManualWorkflow` (default), `SupplementData`, `Manual`, `SmokeTest` or
+        `TriggerWorkflow`.
+    :param env_type: `Prod` or `Dev`.
+    :param default_run_properties, periods, task_parameters, workflow_parameters, tags, comment:
+        passed to CreateWorkflowInstances as DataWorks documents them (dicts are sent as JSON).
+    :param create_timeout: seconds to wait for DataWorks to finish creating the instances.
+
+    See StartWorkflowRunOperator for `wait_for_completion`, `deferrable`, `poll_interval`,
+    `timeout`, `success_states` and `failure_states`.
+    """
+
+    hook_class = DataWorksHook
+    run_noun = "workflow instance"
+    operator_extra_links = (DataWorksWorkflowInstanceLink(),)
+    template_fields: Sequence[str] = (
+        *StartWorkflowRunOperator.template_fields,
+        "project_id",
+        "workflow_id",
+        "name",
+        "instance_type",
+        "env_type",
+        "comment",
+        "default_run_properties",
+        "periods",
+        "task_parameters",
+        "workflow_parameters",
+    )
+
+    def __init__(
+        self,
+        *,
+        project_id: int | str,
+        workflow_id: int | str,
+        name: str | None = None,
+        instance_type: str = "ManualWorkflow",
+        env_type: str | None = None,
+        comment: str | None = None,
+        default_run_properties: Mapping[str, Any] | None = None,
+        periods: Mapping[str, Any] | None = None,
+        task_parameters: Mapping[str, Any] | str | None = None,
+        workflow_parameters: Mapping[str, Any] | str | None = None,
+        tags: list[dict[str, str]] | None = None,
+        auto_start: bool | None = None,
+        create_timeout: float = 600.0,
+        alibabacloud_conn_id: str = DataWorksHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=alibabacloud_conn_id, **kwargs)
+        self.project_id = project_id
+        self.workflow_id = workflow_id
+        self.name = name
+        self.instance_type = instance_type
+        self.env_type = env_type
+        self.comment = comment
+        self.default_run_properties = default_run_properties
+        self.periods = periods
+        self.task_parameters = task_parameters
+        self.workflow_parameters = workflow_parameters
+        self.tags = tags
+        self.auto_start = auto_start
+        self.create_timeout = create_timeout
+        self.started_instance_ids: list[int] = []
+
+    # -- creating -------------------------------------------------------------------------------
+
+    def start_all(self, context: Context) -> list[int]:
+        """Create the instances and return their ids."""
+        ids = self.hook.start_runs(
+            project_id=self.project_id,
+            workflow_id=self.workflow_id,
+            name=self.name or _default_name(context),
+            instance_type=self.instance_type,
+            env_type=self.env_type,
+            auto_start=self.auto_start,
+            comment=self.comment,
+            default_run_properties=self.default_run_properties,
+            periods=self.periods,
+            task_parameters=self.task_parameters,
+            workflow_parameters=self.workflow_parameters,
+            tags=self.tags,
+            poll_interval=min(self.poll_interval, 5.0),
+            create_timeout=self.create_timeout,
+        )
+        self.started_instance_ids = ids
+        return ids
+
+    def start(self, context: Context) -> int:
+        """The single-run contract of the base class: the first created instance."""
+        return self.start_all(context)[0]
+
+    def stop(self, run_id: Any) -> None:
+        ids = run_id if isinstance(run_id, list | tuple) else [run_id]
+        result = self.hook.stop_runs(ids, comment=f"stopped by Airflow task {self.task_id}")
+        if result.stopped:
+            self.log.info("Stopped DataWorks workflow instances %s", result.stopped)
+
+    def on_kill(self) -> None:
+        if self.started_instance_ids:
+            self.stop(self.started_instance_ids)
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> list[int]:
+        ids = self.start_all(context)
+        self.started_run_id = ids[0]
+        self.log.info("Created DataWorks workflow instances %s", ids)
+        ti = context["ti"]
+        ti.xcom_push(key=INSTANCE_IDS_XCOM_KEY, value=ids)
+        ti.xcom_push(key=RUN_ID_XCOM_KEY, value=ids[0])
+        if not self.wait_for_completion:
+            return ids
+        deadline = time.time() + self.timeout
+        if self.deferrable:
+            self._defer_for(ids, 0, deadline)
+        for instance_id in ids:
+            self._wait(context, instance_id, deadline)
+        return ids
+
+    def _defer_for(self, ids: list[int], index: int, deadline: float) -> None:
+        self.defer(
+            trigger=WorkflowRunTrigger(
+                hook_class_path=f"{self.hook_class.__module__}.{self.hook_class.__qualname__}",
+                conn_id=self.conn_id,
+                run_id=ids[index],
+                poll_interval=self.poll_interval,
+                deadline=deadline,
+                run_params=self.run_params(),
+                hook_params=self.hook_params(),
+                success_states=self.success_states,
+                failure_states=self.failure_states,
+                run_noun=self.run_noun,
+            ),
+            method_name="execute_complete",
+            kwargs={"instance_ids": ids, "index": index, "deadline": deadline},
+            timeout=timedelta(seconds=max(deadline - time.time(), 0) + 60),
+        )
+
+    def execute_complete(  # type: ignore[override]
+        self,
+        context: Context,
+        event: dict[str, Any],
+        instance_ids: list[int] | None = None,
+        index: int = 0,
+        deadline: float | None = None,
+    ) -> Any:
+        ids = [parse_instance_id(i) for i in instance_ids or [event.get("run_id")]]
+        self.started_instance_ids = ids
+        # Raises on failure or timeout; pushes the finished instance under `run` / `task_runs`.
+        super().execute_complete(context, event, run_id=ids[index])
+        if index + 1 < len(ids):
+            self._defer_for(ids, index + 1, deadline if deadline is not None else time.time() + self.timeout)
+        return ids
+
+
+def _default_name(context: Context) -> str:
+    ti = context.get("ti")
+    parts = [
+        "airflow",
+        getattr(ti, "dag_id", None),
+        getattr(ti, "task_id", None),
+        getattr(ti, "run_id", None),
+    ]
+    return "-".join(str(p) for p in parts if p)[:128]
