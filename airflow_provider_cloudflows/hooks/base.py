@@ -210,10 +210,14 @@ class CloudflowsBaseHook(BaseHook):
                 self._log_retry(req, error, attempt, policy, wait)
                 self.sleep(wait)
 
+    def async_client(self) -> httpx.AsyncClient:
+        """The client for async calls: by default the one shared by every hook on this event loop."""
+        return shared_async_client()
+
     async def acall(self, req: ApiRequest) -> Any:
         await self.aload_credentials()
         policy = self.retry_policy
-        client = shared_async_client()
+        client = self.async_client()
         attempt = 0
         while True:
             attempt += 1

@@ -68,7 +68,12 @@ class GetWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         run = self.hook.get_run(self.run_id, **self.run_params())
         self.log.info(
-            "%s %s %s is %s (%s)", run.vendor, self.run_noun, run.run_id, run.raw_state, run.task_run_summary()
+            "%s %s %s is %s (%s)",
+            run.vendor,
+            self.run_noun,
+            run.run_id,
+            run.raw_state,
+            run.task_run_summary(),
         )
         return self.push_run(context, run)
 
@@ -118,7 +123,9 @@ class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
 
     def stop(self, run_id: str | int) -> None:
         """Stop the remote run; vendors without a stop API leave it running (and say so)."""
-        self.log.warning("%s has no API to stop %s %s; it keeps running", self.hook.vendor, self.run_noun, run_id)
+        self.log.warning(
+            "%s has no API to stop %s %s; it keeps running", self.hook.vendor, self.run_noun, run_id
+        )
 
     def execute(self, context: Context) -> Any:
         run_id = self.start(context)
@@ -167,7 +174,9 @@ class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
                 )
             time.sleep(self.poll_interval)
 
-    def execute_complete(self, context: Context, event: dict[str, Any], run_id: str | int | None = None) -> Any:
+    def execute_complete(
+        self, context: Context, event: dict[str, Any], run_id: str | int | None = None
+    ) -> Any:
         if event.get("run"):
             context["ti"].xcom_push(key=RUN_XCOM_KEY, value=event["run"])
             context["ti"].xcom_push(key=TASK_RUNS_XCOM_KEY, value=event["run"].get("task_runs", []))

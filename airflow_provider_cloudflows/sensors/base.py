@@ -190,4 +190,3 @@ def complete_from_event(task: Any, event: dict[str, Any]) -> Any:
     if getattr(task, "soft_fail", False):
         raise AirflowSkipException(message)
     raise AirflowFailException(message)
-

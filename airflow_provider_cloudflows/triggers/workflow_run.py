@@ -118,7 +118,9 @@ class WorkflowRunTrigger(BaseTrigger):
                     )
                 )
                 return
-            await asyncio.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
+            await asyncio.sleep(
+                self.poll_interval if remaining is None else min(self.poll_interval, remaining)
+            )
 
     def _event(self, status: str, **payload: Any) -> dict[str, Any]:
         return {"status": status, "run_id": self.run_id, **payload}
