@@ -1,0 +1,62 @@
+"""Airflow discovers the provider: connection types with their form fields, modules, extra links."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from importlib.resources import files
+
+import pytest
+
+from airflow_provider_cloudflows.get_provider_info import get_provider_info
+
+CONN_TYPES = {"alibabacloud", "tencentcloud"}
+
+
+def test_provider_info_matches_airflows_schema():
+    jsonschema = pytest.importorskip(
+        "jsonschema", reason="jsonschema ships with Airflow; absent means no Airflow"
+    )
+    schema = json.loads(files("airflow").joinpath("provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+
+
+def test_every_listed_module_and_link_imports():
+    info = get_provider_info()
+    modules = {
+        m
+        for kind in ("hooks", "sensors", "operators", "triggers")
+        for e in info[kind]
+        for m in e["python-modules"]
+    }
+    for module in sorted(modules):
+        importlib.import_module(module)
+    for path in info["extra-links"] + [c["hook-class-name"] for c in info["connection-types"]]:
+        module, _, name = path.rpartition(".")
+        assert getattr(importlib.import_module(module), name)
+
+
+def test_providers_manager_sees_both_connection_types_with_their_fields():
+    from airflow.providers_manager import ProvidersManager
+
+    pm = ProvidersManager()
+    assert "airflow-provider-cloudflows" in pm.providers
+    for conn_type in CONN_TYPES:
+        hook = pm.hooks[conn_type]
+        assert hook is not None and hook.connection_type == conn_type
+        behaviour = pm.field_behaviours[conn_type]
+        assert set(behaviour["hidden_fields"]) >= {"schema", "port", "host"}
+        assert behaviour["relabeling"]["login"] in {"AccessKey ID", "SecretId"}
+    widgets = set(pm.connection_form_widgets)
+    for name in ("region", "endpoint", "security_token"):
+        assert f"extra__alibabacloud__{name}" in widgets
+        assert f"extra__tencentcloud__{name}" in widgets
+    assert "extra__tencentcloud__bucket" in widgets
+
+
+def test_secret_fields_are_marked_sensitive():
+    info = get_provider_info()
+    for conn in info["connection-types"]:
+        fields = conn["conn-fields"]
+        assert fields["security_token"]["schema"]["format"] == "password"
+        assert "format" not in fields["region"]["schema"]
