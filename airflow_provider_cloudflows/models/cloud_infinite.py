@@ -106,9 +106,13 @@ class WorkflowExecutionSummary(_CiModel):
     Object: str | None = None
 
 
+# The response's field has the class's name; annotations are resolved in the class namespace.
+_Execution = WorkflowExecution
+
+
 class DescribeWorkflowExecutionResponse(_CiModel):
     RequestId: str | None = None
-    WorkflowExecution: list[WorkflowExecution]
+    WorkflowExecution: list[_Execution] = []
 
     items_of_executions = field_validator("WorkflowExecution", mode="before")(_items)
 
