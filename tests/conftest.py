@@ -29,3 +29,57 @@ def airflow_db():
     from airflow.utils import db
 
     db.resetdb()
+
+
+# -- secrets never reach a log record -----------------------------------------------------------
+# Every test runs with DEBUG logging captured by this handler; any record (message, arguments or
+# traceback) that contains a known secret or security token fails the whole session.
+import logging  # noqa: E402
+
+
+def _known_secrets() -> list[str]:
+    from airflow_provider_cloudflows.emulator import config
+
+    names = [n for n in dir(config) if n.endswith(("_SECRET", "_SECRET_KEY", "_TOKEN"))]
+    return [getattr(config, n) for n in names] + ["good-secret", "wrong-secret"]
+
+
+class _SecretLeakHandler(logging.Handler):
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.secrets = secrets
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:
+            text = f"{record.msg!r} {record.args!r}"
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        for secret in self.secrets:
+            if secret in text:
+                self.leaks.append(f"{record.name}: {text[:300]}")
+
+
+_leak_handler: _SecretLeakHandler | None = None
+
+
+def pytest_configure(config):
+    global _leak_handler
+    _leak_handler = _SecretLeakHandler(_known_secrets())
+    root = logging.getLogger()
+    root.addHandler(_leak_handler)
+    root.setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _leak_handler and _leak_handler.leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter:
+            reporter.write_line(
+                f"SECRET LEAK: {len(_leak_handler.leaks)} log records contain a secret:", red=True
+            )
+            for leak in _leak_handler.leaks[:20]:
+                reporter.write_line(f"  {leak}", red=True)
+        session.exitstatus = 1
