@@ -13,6 +13,27 @@ def parse_query(raw_query: str) -> list[tuple[str, str]]:
     return parse_qsl(raw_query, keep_blank_values=True)
 
 
+def split_authorization(value: str, algorithm: str) -> dict[str, str]:
+    """`<algorithm> Credential=..,SignedHeaders=..,Signature=..` into its three fields.
+
+    ValueError when the algorithm differs, a field is missing, empty, repeated or unknown.
+    """
+    name, sep, rest = value.strip().partition(" ")
+    if not sep or name != algorithm:
+        raise ValueError(f"unsupported signature algorithm, expected {algorithm}")
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        key, eq, val = part.strip().partition("=")
+        if not eq or key in fields:
+            raise ValueError("malformed Authorization component")
+        fields[key] = val
+    if set(fields) != {"Credential", "SignedHeaders", "Signature"}:
+        raise ValueError("Authorization must carry exactly Credential, SignedHeaders and Signature")
+    if not all(fields.values()):
+        raise ValueError("empty Authorization component")
+    return fields
+
+
 class SigningAuth(httpx.Auth):
     """An httpx.Auth whose whole flow is one in-place `sign_request` call."""
 

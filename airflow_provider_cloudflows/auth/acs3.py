@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
-from airflow_provider_cloudflows.auth._base import SigningAuth, parse_query
+from airflow_provider_cloudflows.auth._base import SigningAuth, parse_query, split_authorization
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -91,20 +91,7 @@ class Acs3Authorization:
 
 def parse_authorization(value: str) -> Acs3Authorization:
     """Split an ACS3 Authorization header; ValueError when it does not follow the scheme."""
-    algorithm, sep, rest = value.strip().partition(" ")
-    if not sep or algorithm != ALGORITHM:
-        raise ValueError(f"unsupported signature algorithm, expected {ALGORITHM}")
-    fields: dict[str, str] = {}
-    for part in rest.split(","):
-        key, eq, val = part.strip().partition("=")
-        if not eq or key in fields:
-            raise ValueError("malformed Authorization component")
-        fields[key] = val
-    missing = {"Credential", "SignedHeaders", "Signature"} - fields.keys()
-    if missing or set(fields) != {"Credential", "SignedHeaders", "Signature"}:
-        raise ValueError("Authorization must carry exactly Credential, SignedHeaders and Signature")
-    if not fields["Credential"] or not fields["Signature"] or not fields["SignedHeaders"]:
-        raise ValueError("empty Authorization component")
+    fields = split_authorization(value, ALGORITHM)
     return Acs3Authorization(
         access_key_id=fields["Credential"],
         signed_headers=fields["SignedHeaders"].split(";"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from airflow_provider_cloudflows.auth._base import SigningAuth
+from airflow_provider_cloudflows.auth._base import SigningAuth, split_authorization
 
 ALGORITHM = "TC3-HMAC-SHA256"
 TERMINATOR = "tc3_request"
@@ -96,22 +96,10 @@ class Tc3Authorization:
 
 def parse_authorization(value: str) -> Tc3Authorization:
     """Split a TC3 Authorization header; ValueError when it does not follow the scheme."""
-    algorithm, sep, rest = value.strip().partition(" ")
-    if not sep or algorithm != ALGORITHM:
-        raise ValueError(f"unsupported signature algorithm, expected {ALGORITHM}")
-    fields: dict[str, str] = {}
-    for part in rest.split(","):
-        key, eq, val = part.strip().partition("=")
-        if not eq or key in fields:
-            raise ValueError("malformed Authorization component")
-        fields[key] = val
-    if set(fields) != {"Credential", "SignedHeaders", "Signature"}:
-        raise ValueError("Authorization must carry exactly Credential, SignedHeaders and Signature")
+    fields = split_authorization(value, ALGORITHM)
     credential = fields["Credential"].split("/")
     if len(credential) != 4 or credential[3] != TERMINATOR or not all(credential):
         raise ValueError("Credential must be <SecretId>/<date>/<service>/tc3_request")
-    if not fields["Signature"] or not fields["SignedHeaders"]:
-        raise ValueError("empty Authorization component")
     return Tc3Authorization(
         secret_id=credential[0],
         date=credential[1],

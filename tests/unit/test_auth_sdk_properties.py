@@ -207,6 +207,18 @@ def test_acs3_verifier_accepts_ours_and_rejects_tampering(case: dict[str, Any], 
         _expect_rejected(verify, _tamper_query(req, pick))
 
 
+@PROPERTY
+@given(
+    st.sampled_from(["GET", "POST"]),
+    st.dictionaries(any_text.filter(bool), any_text, max_size=8),
+    any_text.filter(bool),
+)
+def test_rpc_v1_matches_sdk_get_rpcsignature(method: str, params: dict[str, str], secret: str) -> None:
+    from alibabacloud_tea_openapi.utils import Utils
+
+    assert acs3.rpc_v1_signature(method, params, secret) == Utils.get_rpcsignature(params, method, secret)
+
+
 # ----------------------------------------------------------------------------- TC3
 
 
