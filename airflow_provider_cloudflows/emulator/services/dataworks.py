@@ -18,7 +18,7 @@ Emulator conventions (for demos and tests):
   then `Created`. The new instances progress by time: NotRun, WaitResource, Running ... Success,
   one step every `CREATED_STEP_SECONDS`, with three task instances.
 - `WorkflowParameters` JSON with `"emulator_outcome": "Failure"` makes the created instances
-  fail (their second task instance fails).
+  fail (their second task instance fails); `"emulator_step_seconds": 0.2` sets their pace.
 - `WorkflowId` 404 makes the creation end in `CreateFailure`.
 - A `SupplementData` creation with `Periods.BizDates` creates one instance per business date.
 """
@@ -349,7 +349,13 @@ class DataWorksService(AlibabaRpcService):
         params = (
             call.json_param("WorkflowParameters", {}) if _looks_json(call.get("WorkflowParameters")) else {}
         )
-        outcome = params.get("emulator_outcome", "Success") if isinstance(params, dict) else "Success"
+        if not isinstance(params, dict):
+            params = {}
+        outcome = params.get("emulator_outcome", "Success")
+        try:
+            step_seconds = max(float(params.get("emulator_step_seconds", CREATED_STEP_SECONDS)), 0.01)
+        except (TypeError, ValueError):
+            raise self.invalid_parameter("WorkflowParameters", call.get("WorkflowParameters")) from None
         bizdates = self._bizdates(call) if instance_type == "SupplementData" else [default_bizdate(call.now)]
         auto_start = str(call.get("AutoStartEnabled", "true")).lower() != "false"
         states, tasks = _script("Failure" if outcome == "Failure" else "Success")
@@ -366,6 +372,7 @@ class DataWorksService(AlibabaRpcService):
                 "instance_type": instance_type,
                 "env_type": call.get("EnvType", "Prod"),
                 "workflow_parameters": call.get("WorkflowParameters"),
+                "step_seconds": step_seconds,
             }
             for day in bizdates
         ]
@@ -436,7 +443,7 @@ class DataWorksService(AlibabaRpcService):
                 instance_type=spec["instance_type"],
                 env_type=spec["env_type"],
                 advance="time",
-                step_seconds=CREATED_STEP_SECONDS,
+                step_seconds=spec["step_seconds"],
                 first_task_id=task_base,
                 workflow_parameters=spec["workflow_parameters"],
             )
