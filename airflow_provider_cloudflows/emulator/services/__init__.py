@@ -12,7 +12,7 @@ import inspect
 
 from airflow_provider_cloudflows.emulator.services.base import Service
 
-VENDOR_MODULES = ("ice", "dataworks", "wedata", "cloud_infinite")
+VENDOR_MODULES = ("ice", "dataworks", "wedata", "cloud_infinite", "sts")
 
 
 def services_in(module_name: str) -> list[type[Service]]:
