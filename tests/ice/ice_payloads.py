@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+from airflow_provider_cloudflows.emulator.services.ice import task_spec
 
 # The documented GetWorkflowTask response (API reference, 2020-11-09), field for field. The doc
 # gives no example for ActivityResults/UserData; those two follow the per-node shape of the IMS
@@ -45,3 +48,12 @@ SEED = {
         "UserData": '{"NotifyAddress":"https://example.com/callback"}',
     },
 }
+
+
+def finished(task_id: str, outcome: str = "Succeed", **kwargs: Any) -> dict[str, Any]:
+    """An emulator task already at the end of its script, so repeated reads see the same thing."""
+    spec = task_spec(task_id, outcome=outcome, **kwargs)
+    spec["states"] = spec["states"][-1:]
+    for node in spec["task_runs"]:
+        node["states"] = node["states"][-1:]
+    return spec

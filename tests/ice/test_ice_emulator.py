@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
+from ice_payloads import finished
 
 from airflow_provider_cloudflows.emulator.services.ice import (
     DEMO_FAILED_TASK_ID,
@@ -32,21 +33,6 @@ from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01)
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 MEDIA = {"Type": "Media", "Media": "m-0001"}
-
-
-@pytest.fixture
-def emulator(cloudflows_emulator, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_ALIBABACLOUD_DEFAULT", cloudflows_emulator.alibabacloud_connection_json())
-    return cloudflows_emulator
-
-
-def finished(task_id: str, outcome: str = "Succeed", **kwargs: Any) -> dict[str, Any]:
-    """A task already at the end of its script, so repeated reads see the same thing."""
-    spec = task_spec(task_id, outcome=outcome, **kwargs)
-    spec["states"] = spec["states"][-1:]
-    for node in spec["task_runs"]:
-        node["states"] = node["states"][-1:]
-    return spec
 
 
 def hook(**kwargs: Any) -> IceHook:
