@@ -300,3 +300,43 @@ def test_official_sdk_start_list_and_kill(emulator):
     (result,) = client.KillTriggerWorkflowRuns(kill).Data
     assert result.OpStatus is True and result.ItemId == execution_id
     assert hook().get_run(execution_id, project_id=DEMO_PROJECT_ID).raw_state == "FAILED"
+
+
+# -- sensor and trigger against the emulator -------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_deferred_sensor_trigger_yields_exactly_one_event(emulator):
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    from airflow_provider_cloudflows.sensors.wedata import WeDataWorkflowRunSensor
+
+    script(emulator)
+    sensor = WeDataWorkflowRunSensor(
+        task_id="wait", execution_id=RUN_ID, project_id=DEMO_PROJECT_ID, deferrable=True, poke_interval=0.01
+    )
+    with pytest.raises(TaskDeferred) as exc:
+        sensor.execute({"ti": None})
+    trigger = exc.value.trigger
+    events = [event async for event in trigger.run()]
+    assert len(events) == 1
+    assert events[0].payload["status"] == "success"
+    result = sensor.execute_complete({}, events[0].payload)
+    assert result["raw_state"] == "SUCCESS"
+    assert len(emulator.control.requests(vendor="wedata", action="GetTriggerWorkflowRun")) == 5
+
+
+def test_poking_sensor_fails_naming_run_state_and_error(emulator):
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    from airflow_provider_cloudflows.sensors.wedata import WeDataWorkflowRunSensor
+
+    script(emulator, outcome="FAILED")
+    sensor = WeDataWorkflowRunSensor(
+        task_id="wait", execution_id=RUN_ID, project_id=DEMO_PROJECT_ID, deferrable=False, poke_interval=0.01
+    )
+    with pytest.raises(AirflowFailException) as exc:
+        sensor.execute({"ti": None})
+    message = str(exc.value)
+    assert RUN_ID in message and "'FAILED'" in message and "TASK_FAILED" in message
+    assert "transform (FAILED: E1001)" in message
