@@ -75,6 +75,10 @@ class IceHook(AlibabaCloudHook):
     def _get_run_operation(self, run_id: str, **params: Any) -> Operation[WorkflowRun]:
         from airflow_provider_cloudflows.models.ice import GetWorkflowTaskResponse, parse, to_workflow_run
 
+        if params:
+            raise InvalidRequestError(
+                f"GetWorkflowTask takes only the task id, not {sorted(params)}", vendor=self.vendor
+            )
         task_id = _require_text(run_id, "task_id")
         body = yield self.rpc_request(GET_WORKFLOW_TASK, query={"TaskId": task_id}, run_id=task_id)
         response = parse(GetWorkflowTaskResponse, body, action=GET_WORKFLOW_TASK, run_id=task_id)
@@ -97,18 +101,6 @@ class IceHook(AlibabaCloudHook):
         :param user_data: JSON object (or text) of at most 512 bytes, e.g. a callback URL.
         """
         return self.run_operation(
-            self._start_run_operation(workflow_id, task_input, user_data, skip_input_verification)
-        )
-
-    async def astart_run(
-        self,
-        workflow_id: str,
-        task_input: Mapping[str, Any] | str,
-        user_data: Mapping[str, Any] | str | None = None,
-        *,
-        skip_input_verification: bool | None = None,
-    ) -> str:
-        return await self.arun_operation(
             self._start_run_operation(workflow_id, task_input, user_data, skip_input_verification)
         )
 

@@ -138,7 +138,11 @@ def parse(model: type[M], payload: Any, *, action: str, run_id: str | None = Non
             f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in err.errors()[:5]
         )
         raise InvalidResponseError(
-            f"unexpected {action} response ({problems})", vendor=VENDOR, action=action, run_id=run_id
+            f"unexpected {action} response ({problems})",
+            vendor=VENDOR,
+            action=action,
+            run_id=run_id,
+            request_id=payload.get("RequestId") if isinstance(payload, dict) else None,
         ) from None
 
 

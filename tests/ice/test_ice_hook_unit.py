@@ -227,6 +227,8 @@ def test_empty_ids_are_refused(connection: None) -> None:
         hook_with(gateway).get_run(" ")
     with pytest.raises(InvalidRequestError):
         hook_with(gateway).start_run("", {"Type": "Media", "Media": "m"})
+    with pytest.raises(InvalidRequestError, match="project_id"):
+        hook_with(gateway).get_run("t-1", project_id="p")
     assert gateway.requests == []
 
 

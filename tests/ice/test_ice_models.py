@@ -226,6 +226,7 @@ def test_unreadable_shapes_raise_invalid_response(body: object) -> None:
     with pytest.raises(InvalidResponseError) as info:
         parse(GetWorkflowTaskResponse, body, action="GetWorkflowTask", run_id="t-1")
     assert info.value.action == "GetWorkflowTask" and info.value.run_id == "t-1"
+    assert info.value.request_id == (body.get("RequestId") if isinstance(body, dict) else None)
     assert "GetWorkflowTask" in str(info.value)
 
 
