@@ -327,11 +327,14 @@ class DataWorksHook(AlibabaCloudHook):
     # -- console ------------------------------------------------------------------------------
 
     def console_url(self, run: WorkflowRun) -> str | None:
+        return self.instance_console_url(run.run_id, run.detail.get("ProjectId"))
+
+    def instance_console_url(self, instance_id: int | str, project_id: int | str | None) -> str | None:
+        """The Operation Center URL of one instance; None without a region or project id."""
         region = self.region
-        project_id = run.detail.get("ProjectId")
         if not region or project_id is None:
             return None
-        return CONSOLE_URL.format(region=region, project_id=project_id, id=run.run_id)
+        return CONSOLE_URL.format(region=region, project_id=project_id, id=instance_id)
 
 
 def _wants_task_runs(with_task_runs: TaskRunsWanted, status: str | None) -> bool:

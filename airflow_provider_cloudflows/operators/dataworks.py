@@ -14,6 +14,7 @@ from airflow_provider_cloudflows.operators.base import (
     GetWorkflowRunOperator,
     StartWorkflowRunOperator,
 )
+from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY
 from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 
 if TYPE_CHECKING:
@@ -176,6 +177,10 @@ class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
         ti = context["ti"]
         ti.xcom_push(key=INSTANCE_IDS_XCOM_KEY, value=ids)
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=ids[0])
+        # The extra link works before the instance is first read (and when nothing waits for it).
+        url = self.hook.instance_console_url(ids[0], self.project_id)
+        if url:
+            ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
         if not self.wait_for_completion:
             return ids
         deadline = time.time() + self.timeout

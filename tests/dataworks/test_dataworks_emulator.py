@@ -296,6 +296,7 @@ def test_create_operator_waits_for_the_instance(emulator):
     assert len(ids) == 1 and isinstance(ids[0], int)
     xcom = pushed(ctx)
     assert xcom["instance_ids"] == ids and xcom["run_id"] == ids[0]
+    assert xcom["console_url"].endswith(f"defaultProjectId=10001&workflowInstanceId={ids[0]}")
     assert xcom["run"]["raw_state"] == "Success" and len(xcom["task_runs"]) == 3
     creation = [r["action"] for r in actions(emulator) if r["action"] != "GetWorkflowInstance"]
     assert creation[:4] == ["CreateWorkflowInstances"] + ["GetCreateWorkflowInstancesResult"] * 3
