@@ -245,14 +245,14 @@ class CloudInfiniteHook(TencentCloudHook):
         self,
         workflow_id: str,
         *,
-        states: str | Iterable[str] | None,
-        name: str | None,
-        start: datetime | str | None,
-        end: datetime | str | None,
-        job_id: str | None,
-        order_by_time: str,
-        size: int,
-        limit: int | None,
+        states: str | Iterable[str] | None = None,
+        name: str | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        job_id: str | None = None,
+        order_by_time: str = "Desc",
+        size: int = MAX_PAGE_SIZE,
+        limit: int | None = None,
     ) -> _Pager:
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise InvalidRequestError(f"size must be 1..{MAX_PAGE_SIZE}, got {size}", vendor=self.vendor)
@@ -340,33 +340,12 @@ class CloudInfiniteHook(TencentCloudHook):
                 return
 
     async def alist_runs(
-        self,
-        workflow_id: str,
-        *,
-        states: str | Iterable[str] | None = None,
-        name: str | None = None,
-        start: datetime | str | None = None,
-        end: datetime | str | None = None,
-        job_id: str | None = None,
-        order_by_time: str = "Desc",
-        size: int = MAX_PAGE_SIZE,
-        limit: int | None = None,
-        bucket: str | None = None,
+        self, workflow_id: str, *, bucket: str | None = None, **filters: Any
     ) -> AsyncIterator[WorkflowRun]:
-        """`list_runs` without blocking the event loop."""
+        """`list_runs` without blocking the event loop; the same keyword arguments."""
         await self.aload_credentials()
         bucket = self.bucket_for(bucket)
-        pager = self._pager(
-            workflow_id,
-            states=states,
-            name=name,
-            start=start,
-            end=end,
-            job_id=job_id,
-            order_by_time=order_by_time,
-            size=size,
-            limit=limit,
-        )
+        pager = self._pager(workflow_id, **filters)
         while True:
             runs, token = await self.arun_operation(self._list_page_operation(pager.query, bucket))
             for run in pager.take(runs):

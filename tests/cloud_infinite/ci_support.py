@@ -16,6 +16,7 @@ from airflow_provider_cloudflows.emulator.verify import (
     SignatureRejected,
     verify_cos,
 )
+from airflow_provider_cloudflows.runs import RunState
 
 # The COS doc's published key pair (vendor-apis.md §4.4 vectors A and B).
 SECRET_ID = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q"
@@ -228,3 +229,14 @@ def install_connection(
     monkeypatch: pytest.MonkeyPatch, conn_id: str = "tencentcloud_default", **kwargs: Any
 ) -> None:
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(**kwargs))
+
+
+# Every raw CI state and what it maps to (executions and their tasks share the table).
+STATE_CASES = [
+    ("Success", RunState.SUCCEEDED),
+    ("Failed", RunState.FAILED),
+    ("Cancel", RunState.CANCELLED),
+    ("Running", RunState.RUNNING),
+    ("Submitted", RunState.RUNNING),
+    ("Pause", RunState.PAUSED),
+]

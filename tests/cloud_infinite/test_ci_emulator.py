@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from ci_support import REGION, STATE_CASES
 
 from airflow_provider_cloudflows.emulator.services.cloud_infinite import (
     DEMO_BUCKET,
@@ -19,17 +20,7 @@ from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.runs import RunState
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
-REGION = "ap-chongqing"
 VENDOR = "cloud_infinite"
-
-
-@pytest.fixture
-def emulator(cloudflows_emulator, monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT",
-        cloudflows_emulator.tencentcloud_connection_json(region=REGION, bucket=DEMO_BUCKET),
-    )
-    return cloudflows_emulator
 
 
 def stable(run_id: str, **kwargs):
@@ -66,18 +57,7 @@ def test_demo_runs_progress_by_poll(emulator):
     assert failed.failed_task_runs()[0].name == "Transcode_1581665960537"
 
 
-@pytest.mark.parametrize(
-    ("raw", "state"),
-    [
-        ("Success", RunState.SUCCEEDED),
-        ("Failed", RunState.FAILED),
-        ("Cancel", RunState.CANCELLED),
-        ("Running", RunState.RUNNING),
-        ("Submitted", RunState.RUNNING),
-        ("Pause", RunState.PAUSED),
-        ("Hibernating", RunState.UNKNOWN),
-    ],
-)
+@pytest.mark.parametrize(("raw", "state"), [*STATE_CASES, ("Hibernating", RunState.UNKNOWN)])
 def test_every_state_through_the_emulator(emulator, raw, state):
     emulator.control.script_run(
         VENDOR,

@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from ci_support import DOC_LIST, DOC_LIST_ONE, DOC_SINGLE, DOC_SINGLE_ONE_TASK, DOC_TRIGGER
+from ci_support import DOC_LIST, DOC_LIST_ONE, DOC_SINGLE, DOC_SINGLE_ONE_TASK, DOC_TRIGGER, STATE_CASES
 
 from airflow_provider_cloudflows.errors import InvalidResponseError, NotFoundError
 from airflow_provider_cloudflows.hooks.cloud_infinite import _parse_xml
@@ -152,17 +152,7 @@ def test_failed_task_error_fields_surface_on_the_run():
     assert (run.error_code, run.error_message) == ("InvalidInput", "the input has no video stream")
 
 
-@pytest.mark.parametrize(
-    ("raw", "state"),
-    [
-        ("Success", RunState.SUCCEEDED),
-        ("Failed", RunState.FAILED),
-        ("Cancel", RunState.CANCELLED),
-        ("Running", RunState.RUNNING),
-        ("Submitted", RunState.RUNNING),
-        ("Pause", RunState.PAUSED),
-    ],
-)
+@pytest.mark.parametrize(("raw", "state"), STATE_CASES)
 def test_every_state(raw, state):
     assert CI_STATES(raw) is state
     run = run_from_describe(

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from ci_support import REGION
 
 from airflow_provider_cloudflows.emulator.services.cloud_infinite import (
     DEMO_BUCKET,
@@ -19,18 +20,13 @@ from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 qcloud_cos = pytest.importorskip("qcloud_cos", reason="cos-python-sdk-v5 is a test-only dependency")
 
 pytestmark = pytest.mark.sdk
-REGION = "ap-chongqing"
 RUN_ID = "i" + "c" * 32
 
 
 @pytest.fixture
-def emulator(cloudflows_emulator, monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT",
-        cloudflows_emulator.tencentcloud_connection_json(region=REGION, bucket=DEMO_BUCKET),
-    )
+def emulator(emulator):
     # A finished execution: every read sees the same state.
-    cloudflows_emulator.control.script_runs(
+    emulator.control.script_runs(
         [
             execution_spec(
                 RUN_ID, object_key="in/sdk.mp4", outcome="Failed", advance="time", step_seconds=0.001
@@ -38,7 +34,7 @@ def emulator(cloudflows_emulator, monkeypatch):
         ]
     )
     logging.getLogger("qcloud_cos").setLevel(logging.WARNING)
-    return cloudflows_emulator
+    return emulator
 
 
 def sdk_client(emulator, secret: str | None = None):

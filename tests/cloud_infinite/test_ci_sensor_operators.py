@@ -25,19 +25,9 @@ from airflow_provider_cloudflows.operators.cloud_infinite import (
 from airflow_provider_cloudflows.sensors.cloud_infinite import CloudInfiniteWorkflowExecutionSensor
 from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 
-REGION = "ap-chongqing"
 VENDOR = "cloud_infinite"
 RUN = "i" + "d" * 32
 KEY = "in/upload.mp4"
-
-
-@pytest.fixture
-def emulator(cloudflows_emulator, monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT",
-        cloudflows_emulator.tencentcloud_connection_json(region=REGION, bucket=DEMO_BUCKET),
-    )
-    return cloudflows_emulator
 
 
 def finished(run_id: str = RUN, outcome: str = "Success", **kwargs):
