@@ -80,7 +80,11 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
                 "services": service_summary(router),
                 "runs": len(state.store),
                 "requests": len(state.log),
-                "open_connections": len(state.connections),
+                "connections": {
+                    "open": len(state.connections),
+                    "opened_total": state.connections.opened_total,
+                    "peak": state.connections.peak,
+                },
                 "faults": state.faults.to_json(),
             }
         )

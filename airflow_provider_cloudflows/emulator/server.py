@@ -51,11 +51,18 @@ def _base_protocol() -> type[asyncio.Protocol]:
 
 
 def tracking_protocol(registry: ConnectionRegistry) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol, also filing each connection's transport for the "reset" fault."""
+    """uvicorn's HTTP protocol with TCP_NODELAY, filing each connection for the "reset" fault."""
     base: Any = _base_protocol()
 
     class TrackingProtocol(base):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                # The asyncio loop leaves Nagle on for accepted sockets; with headers and body
+                # written separately, every keep-alive response would then wait ~40 ms for the
+                # client's delayed ACK.
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().connection_made(transport)
             self._cloudflows_peer = self.client
             registry.opened(self.client, transport)

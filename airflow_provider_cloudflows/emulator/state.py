@@ -74,11 +74,15 @@ class ConnectionRegistry:
     def __init__(self) -> None:
         self._transports: dict[tuple[str, int], asyncio.BaseTransport] = {}
         self._lock = threading.Lock()
+        self.opened_total = 0  # connections accepted since start: shows keep-alive reuse
+        self.peak = 0
 
     def opened(self, peer: tuple[str, int] | None, transport: asyncio.BaseTransport) -> None:
         if peer is not None:
             with self._lock:
                 self._transports[peer] = transport
+                self.opened_total += 1
+                self.peak = max(self.peak, len(self._transports))
 
     def closed(self, peer: tuple[str, int] | None) -> None:
         if peer is not None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from starlette.responses import Response
 
 from airflow_provider_cloudflows.auth._base import parse_query
+from airflow_provider_cloudflows.emulator.requestlog import RequestRecord
 from airflow_provider_cloudflows.emulator.services.base import (
     ActionSpec,
     Call,
@@ -41,6 +42,7 @@ class TencentApi3Service(Service):
     tc3_service: ClassVar[str] = ""  # the service name in the TC3 credential scope, e.g. "wedata"
     region_required: ClassVar[bool] = True
     regions: ClassVar[frozenset[str] | None] = None  # None: any region
+    not_found_status = 200
     media_type = JSON_CONTENT_TYPE
     # API 3.0 reports its own errors in HTTP 200; these faults are the gateway's non-200 answers.
     fault_errors = {
@@ -91,6 +93,13 @@ class TencentApi3Service(Service):
             if not isinstance(params, dict):
                 raise ServiceError("InvalidParameter", "The request body must be a JSON object.", 200)
         return spec, params, region
+
+    def _error(
+        self, exc: ServiceError, request_id: str, req: IncomingRequest, record: RequestRecord
+    ) -> Response:
+        # API 3.0 answers every error of the service itself in HTTP 200, whatever status was raised.
+        exc.http_status = 200
+        return super()._error(exc, request_id, req, record)
 
     def success_response(self, result: Any, call: Call) -> Response:
         body = {"Response": {**(result or {}), "RequestId": call.request_id}}
