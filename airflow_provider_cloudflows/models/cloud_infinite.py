@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from airflow_provider_cloudflows.errors import InvalidResponseError, NotFoundError
+from airflow_provider_cloudflows.models import parse_payload
 from airflow_provider_cloudflows.runs import (
     FAILURE_STATES,
     RunState,
@@ -136,16 +137,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def parse_model(model: type[M], payload: Any, *, action: str, run_id: str | None = None) -> M:
-    """Validate a decoded `<Response>`; a shape we cannot read is InvalidResponseError, never pydantic's."""
-    try:
-        return model.model_validate(payload if payload is not None else {})
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in err.errors()[:5]
-        )
-        raise InvalidResponseError(
-            f"unexpected {action} response shape: {problems}", vendor=VENDOR, action=action, run_id=run_id
-        ) from None
+    return parse_payload(model, payload, vendor=VENDOR, action=action, run_id=run_id)
 
 
 def _task_run(task: WorkflowTask, raw: dict[str, Any]) -> TaskRun:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from airflow_provider_cloudflows.errors import InvalidResponseError
+from airflow_provider_cloudflows.models import parse_payload
 from airflow_provider_cloudflows.runs import RunState, StateTable, TaskRun, WorkflowRun, epoch_ms_to_datetime
 
 VENDOR = "Alibaba Cloud DataWorks"
@@ -169,20 +169,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def parse(model: type[M], payload: Any, *, action: str, run_id: str | None = None) -> M:
-    """Validate a decoded payload; a shape we cannot read is an InvalidResponseError (not ValidationError)."""
-    try:
-        return model.model_validate(payload)
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in err.errors()[:5]
-        )
-        raise InvalidResponseError(
-            f"unexpected {action} response shape ({problems})",
-            vendor=VENDOR,
-            action=action,
-            run_id=run_id,
-            request_id=payload.get("RequestId") if isinstance(payload, dict) else None,
-        ) from None
+    return parse_payload(model, payload, vendor=VENDOR, action=action, run_id=run_id)
 
 
 def task_instance_to_task_run(task: TaskInstance) -> TaskRun:
