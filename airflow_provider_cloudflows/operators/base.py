@@ -137,23 +137,17 @@ class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
         deadline = time.time() + self.timeout
         if self.deferrable:
             self.defer(
-                trigger=WorkflowRunTrigger(
-                    hook_class_path=f"{self.hook_class.__module__}.{self.hook_class.__qualname__}",
-                    conn_id=self.conn_id,
-                    run_id=run_id,
-                    poll_interval=self.poll_interval,
-                    deadline=deadline,
-                    run_params=self.run_params(),
-                    hook_params=self.hook_params(),
-                    success_states=self.success_states,
-                    failure_states=self.failure_states,
-                    run_noun=self.run_noun,
-                ),
+                trigger=self.build_trigger(run_id, deadline),
                 method_name="execute_complete",
                 kwargs={"run_id": run_id},
                 timeout=timedelta(seconds=self.timeout + 60),
             )
         return self._wait(context, run_id, deadline)
+
+    def build_trigger(self, run_id: str | int, deadline: float) -> WorkflowRunTrigger:
+        return WorkflowRunTrigger.for_task(
+            self, run_id=run_id, poll_interval=self.poll_interval, deadline=deadline
+        )
 
     def _wait(self, context: Context, run_id: str | int, deadline: float) -> Any:
         last = None

@@ -15,7 +15,6 @@ from airflow_provider_cloudflows.operators.base import (
     StartWorkflowRunOperator,
 )
 from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY
-from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -192,18 +191,7 @@ class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
 
     def _defer_for(self, ids: list[int], index: int, deadline: float) -> None:
         self.defer(
-            trigger=WorkflowRunTrigger(
-                hook_class_path=f"{self.hook_class.__module__}.{self.hook_class.__qualname__}",
-                conn_id=self.conn_id,
-                run_id=ids[index],
-                poll_interval=self.poll_interval,
-                deadline=deadline,
-                run_params=self.run_params(),
-                hook_params=self.hook_params(),
-                success_states=self.success_states,
-                failure_states=self.failure_states,
-                run_noun=self.run_noun,
-            ),
+            trigger=self.build_trigger(ids[index], deadline),
             method_name="execute_complete",
             kwargs={"instance_ids": ids, "index": index, "deadline": deadline},
             timeout=timedelta(seconds=max(deadline - time.time(), 0) + 60),

@@ -158,18 +158,12 @@ class WorkflowRunSensor(BaseSensorOperator):
         )
 
     def build_trigger(self, *, deadline: float | None) -> WorkflowRunTrigger:
-        return WorkflowRunTrigger(
-            hook_class_path=f"{self.hook_class.__module__}.{self.hook_class.__qualname__}",
-            conn_id=self.conn_id,
+        return WorkflowRunTrigger.for_task(
+            self,
             run_id=self.run_id,
             poll_interval=self.poke_interval,
             deadline=deadline,
-            run_params=self.run_params(),
-            hook_params=self.hook_params(),
-            success_states=self.success_states,
-            failure_states=self.failure_states,
             fail_on_pause=self.fail_on_pause,
-            run_noun=self.run_noun,
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:

@@ -52,6 +52,31 @@ class WorkflowRunTrigger(BaseTrigger):
         self.fail_on_pause = fail_on_pause
         self.run_noun = run_noun
 
+    @classmethod
+    def for_task(
+        cls,
+        task: Any,
+        *,
+        run_id: str | int,
+        poll_interval: float,
+        deadline: float | None,
+        fail_on_pause: bool = False,
+    ) -> WorkflowRunTrigger:
+        """The trigger a sensor or operator defers to: everything else comes from the task."""
+        return cls(
+            hook_class_path=f"{task.hook_class.__module__}.{task.hook_class.__qualname__}",
+            conn_id=task.conn_id,
+            run_id=run_id,
+            poll_interval=poll_interval,
+            deadline=deadline,
+            run_params=task.run_params(),
+            hook_params=task.hook_params(),
+            success_states=task.success_states,
+            failure_states=task.failure_states,
+            fail_on_pause=fail_on_pause,
+            run_noun=task.run_noun,
+        )
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
