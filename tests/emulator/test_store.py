@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_cloudflows.emulator import config as democfg
 from airflow_provider_cloudflows.emulator.clock import (
     ci_time,
     epoch_ms,
@@ -234,8 +235,16 @@ def test_state_reset_restores_the_configured_start() -> None:
 
 def test_credential_reprs_hide_secrets() -> None:
     config = EmulatorConfig()
-    assert "secret" not in repr(config.alibabacloud).replace("Emulator", "")
-    assert "emulator-alibaba-secret" not in repr(config)
+    state = EmulatorState(config)
+    shown = repr(config) + repr(state.credentials) + str(config.alibabacloud)
+    for secret in (
+        democfg.ALIBABA_DEMO_ACCESS_KEY_SECRET,
+        democfg.ALIBABA_DEMO_STS_SECURITY_TOKEN,
+        democfg.TENCENT_DEMO_SECRET_KEY,
+        democfg.TENCENT_DEMO_STS_TOKEN,
+    ):
+        assert secret not in shown
+    assert democfg.ALIBABA_DEMO_ACCESS_KEY_ID in shown
 
 
 # --------------------------------------------------------------------------- time formats
