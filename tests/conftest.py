@@ -83,3 +83,29 @@ def pytest_sessionfinish(session, exitstatus):
             for leak in _leak_handler.leaks[:20]:
                 reporter.write_line(f"  {leak}", red=True)
         session.exitstatus = 1
+
+
+EXAMPLE_DAGS = pathlib.Path(__file__).parents[1] / "example_dags"
+
+
+@pytest.fixture
+def load_example_dag(airflow_db):
+    """Load example_dags/<name>.py the way `dag.test()` needs it: from the DAGs folder.
+
+    Airflow 3 only runs `dag.test()` for a DAG that lives in a dags-folder bundle, so the file is
+    copied there first. Returns the DAG, for the test to adjust and run.
+    """
+    import importlib.util
+    import shutil
+
+    def load(name: str):
+        dags = pathlib.Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+        dags.mkdir(parents=True, exist_ok=True)
+        target = dags / f"{name}.py"
+        shutil.copy(EXAMPLE_DAGS / f"{name}.py", target)
+        spec = importlib.util.spec_from_file_location(f"{name}_under_test", target)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.dag
+
+    return load

@@ -54,6 +54,14 @@ _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.Async
 )
 
 
+def _with_scheme(endpoint: str | None) -> str | None:
+    """Endpoints are base URLs; a bare host name means HTTPS, as it does for the vendors' own hosts."""
+    endpoint = (endpoint or "").strip().rstrip("/")
+    if not endpoint:
+        return None
+    return endpoint if "://" in endpoint else f"https://{endpoint}"
+
+
 def response_preview(response: httpx.Response, limit: int = 200) -> str:
     """A short, single-line view of a response body for error messages."""
     text = response.text[:limit].replace("\n", " ")
@@ -126,7 +134,7 @@ class CloudflowsBaseHook(BaseHook):
             secret=conn.password,
             security_token=extras.get("security_token") or None,
             region=self._region_override or extras.get("region") or None,
-            endpoint=(self._endpoint_override or extras.get("endpoint") or "").rstrip("/") or None,
+            endpoint=_with_scheme(self._endpoint_override or extras.get("endpoint")),
             extras=extras,
         )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from airflow_provider_cloudflows.errors import InvalidResponseError, NotFoundError
+from airflow_provider_cloudflows.errors import NotFoundError
+from airflow_provider_cloudflows.models import parse_payload
 from airflow_provider_cloudflows.runs import (
     RunState,
     StateTable,
@@ -218,18 +219,7 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 def parse(model: type[_M], payload: Any, *, action: str, run_id: str | None = None) -> _M:
-    """Validate a decoded `Response`; a wrong shape is an InvalidResponseError, never a ValidationError."""
-    try:
-        return model.model_validate(payload)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "<root>"
-        raise InvalidResponseError(
-            f"unexpected {action} response shape at {where}: {first['msg']} ({err.error_count()} problem(s))",
-            vendor=VENDOR,
-            action=action,
-            run_id=run_id,
-        ) from None
+    return parse_payload(model, payload, vendor=VENDOR, action=action, run_id=run_id)
 
 
 def wedata_time(value: str | None) -> datetime | None:

@@ -107,3 +107,15 @@ async def test_async_path_gives_the_same_run(fake):
     assert async_run.model_dump(exclude={"run_id", "detail"}) == sync_run.model_dump(
         exclude={"run_id", "detail"}
     )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("wedata.ap-guangzhou.tencentcloudapi.com", "https://wedata.ap-guangzhou.tencentcloudapi.com"),
+        ("http://127.0.0.1:8790/", "http://127.0.0.1:8790"),
+        ("  ", None),
+    ],
+)
+def test_endpoint_is_a_base_url(fake, endpoint, expected):
+    assert FakeHook("fake_default", endpoint=endpoint).credentials.endpoint == expected

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import pathlib
-import shutil
 
-EXAMPLE = pathlib.Path(__file__).parents[2] / "example_dags" / "example_wedata.py"
-
-
-def test_example_dag_succeeds_against_the_emulator(airflow_db, cloudflows_emulator, monkeypatch):
+def test_example_dag_succeeds_against_the_emulator(load_example_dag, cloudflows_emulator, monkeypatch):
     from airflow.utils.state import DagRunState, TaskInstanceState
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", cloudflows_emulator.tencentcloud_connection_json()
     )
-    dags = pathlib.Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    dags.mkdir(parents=True, exist_ok=True)
-    target = dags / EXAMPLE.name
-    shutil.copy(EXAMPLE, target)
-    spec = importlib.util.spec_from_file_location("example_wedata_under_test", target)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    dag = load_example_dag("example_wedata")
 
-    dag_run = module.dag.test()
+    dag_run = dag.test()
 
     assert dag_run.state == DagRunState.SUCCESS
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
