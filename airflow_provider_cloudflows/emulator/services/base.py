@@ -5,6 +5,23 @@ CosXmlService) and declares its actions with `@action(...)` (or `@route(...)` fo
 path-routed COS/CI API). The protocol base verifies the signature, parses parameters,
 checks required ones, calls the handler and renders the result or error in the vendor's
 own shape.
+
+    class IceService(AlibabaRpcService):
+        vendor = "ice"                      # store key, request log, fault filter
+        version = "2020-11-09"              # routing: x-acs-version / Version
+        product = "ICE"                     # Recommend link in errors
+        not_found_code = "InvalidParameter.TaskNotFound"   # what RunNotFound becomes
+
+        @action("GetWorkflowTask", required=("TaskId",))
+        async def get_workflow_task(self, call: Call) -> dict:
+            snap = self.store.observe(self.vendor, call.params["TaskId"])  # RunNotFound -> 404
+            call.run_id = snap.run_id       # recorded in the request log
+            if snap.state == "Bad":
+                raise ServiceError("Forbidden", "Not allowed.", 403)
+            return {"WorkflowTask": {"TaskId": snap.run_id, "Status": snap.state,
+                                     "CreateTime": iso8601_utc(snap.created_at)}}
+
+A handler returns the body without RequestId (the base adds it) or a starlette Response.
 """
 
 from __future__ import annotations
