@@ -34,17 +34,23 @@ class RequestLog:
         self._records: deque[RequestRecord] = deque(maxlen=maxlen)
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        # Bumped by clear(): a request still in flight when the log is cleared (a slow answer, a
+        # test's reset) must not file its record, with its old seq, into the fresh log.
+        self._generation = 0
 
     def start(self, method: str, path: str) -> RequestRecord:
         """A record for an arriving request; `finish` files it once the response is decided."""
         with self._lock:
             seq = next(self._seq)
-        return RequestRecord(seq=seq, time=time.monotonic(), method=method, path=path)
+        record = RequestRecord(seq=seq, time=time.monotonic(), method=method, path=path)
+        record._generation = self._generation  # type: ignore[attr-defined]  # not a field: not in to_json
+        return record
 
     def finish(self, record: RequestRecord) -> None:
         record.duration_ms = round((time.monotonic() - record.time) * 1000, 3)
         with self._lock:
-            self._records.append(record)
+            if getattr(record, "_generation", self._generation) == self._generation:
+                self._records.append(record)
 
     def records(
         self,
@@ -74,6 +80,7 @@ class RequestLog:
 
     def clear(self, *, restart_seq: bool = False) -> None:
         with self._lock:
+            self._generation += 1
             self._records.clear()
             if restart_seq:
                 self._seq = itertools.count(1)
