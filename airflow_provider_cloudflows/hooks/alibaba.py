@@ -48,6 +48,8 @@ class AlibabaCloudHook(CloudflowsBaseHook):
     def __init__(self, alibabacloud_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(alibabacloud_conn_id, **kwargs)
 
+    # Airflow 2 only calls these when the hook class itself defines them (it looks in
+    # `cls.__dict__`), so each connection-type hook spells them out.
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         return ALIBABA_CLOUD_FORM.ui_field_behaviour()

@@ -211,12 +211,7 @@ class CloudflowsBaseHook(BaseHook):
                 response = self.client.send(self._build_http_request(self.client, req), auth=self.auth)
                 return self._decode(req, response)
             except Exception as exc:
-                error = self._as_cloudflows_error(req, exc)
-                if not self._retryable(req, error, exc) or not policy.should_retry(error, attempt):
-                    raise error from exc
-                wait = policy.delay(attempt, error)
-                self._log_retry(req, error, attempt, policy, wait)
-                self.sleep(wait)
+                self.sleep(self._wait_before_retry(req, exc, attempt, policy))
 
     def async_client(self) -> httpx.AsyncClient:
         """The client for async calls: by default the one shared by every hook on this event loop."""
@@ -233,12 +228,16 @@ class CloudflowsBaseHook(BaseHook):
                 response = await client.send(self._build_http_request(client, req), auth=self.auth)
                 return self._decode(req, response)
             except Exception as exc:
-                error = self._as_cloudflows_error(req, exc)
-                if not self._retryable(req, error, exc) or not policy.should_retry(error, attempt):
-                    raise error from exc
-                wait = policy.delay(attempt, error)
-                self._log_retry(req, error, attempt, policy, wait)
-                await self.asleep(wait)
+                await self.asleep(self._wait_before_retry(req, exc, attempt, policy))
+
+    def _wait_before_retry(self, req: ApiRequest, exc: Exception, attempt: int, policy: RetryPolicy) -> float:
+        """How long to wait before the next attempt; raises the typed error when there is none."""
+        error = self._as_cloudflows_error(req, exc)
+        if not self._retryable(req, error, exc) or not policy.should_retry(error, attempt):
+            raise error from exc
+        wait = policy.delay(attempt, error)
+        self._log_retry(req, error, attempt, policy, wait)
+        return wait
 
     def _as_cloudflows_error(self, req: ApiRequest, exc: Exception) -> CloudflowsError:
         if isinstance(exc, CloudflowsError):
