@@ -46,8 +46,12 @@ log = logging.getLogger(__name__)
 REPORT_DIR_ENV = "CLOUDFLOWS_REPORT_DIR"
 DEFAULT_REPORT_DIR = "/tmp/cloudflows-reports"
 
-WAIT = {"deferrable": True, "poll_interval": 2, "timeout": 900}
-SENSE = {"deferrable": True, "poke_interval": 3, "timeout": 900}
+# The emulator reads `emulator_step_seconds` from the run parameters (real clouds ignore an
+# unused parameter): runs that take 15-20 s, like small real ones, rather than 3-4 s.
+EMULATOR_PACE = {"emulator_step_seconds": "3"}
+
+WAIT = {"deferrable": True, "poll_interval": 3, "timeout": 900}
+SENSE = {"deferrable": True, "poke_interval": 4, "timeout": 900}
 
 
 def _duration(run: dict[str, Any]) -> float | None:
@@ -96,7 +100,7 @@ with DAG(
         task_id="run_wedata_workflow",
         project_id=WEDATA_PROJECT_ID,
         workflow_id=WEDATA_WORKFLOW_ID,
-        workflow_params={"bizdate": "{{ ds_nodash }}"},
+        workflow_params={"airflow_run_id": "{{ run_id }}", **EMULATOR_PACE},
         wait_for_completion=True,
         **WAIT,
     )
@@ -105,7 +109,8 @@ with DAG(
         task_id="run_dataworks_instance",
         project_id=DATAWORKS_PROJECT_ID,
         workflow_id=DATAWORKS_WORKFLOW_ID,
-        name="cloudflows-cross-cloud-{{ ds_nodash }}",
+        name="cloudflows-cross-cloud-{{ run_id }}",
+        workflow_parameters={"airflow_run_id": "{{ run_id }}", **EMULATOR_PACE},
         wait_for_completion=True,
         **WAIT,
     )

@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -30,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -299,29 +301,34 @@ def start_emulator(procs: ProcessSet, env: Mapping[str, str], workdir: Path) -> 
     return url
 
 
-def preload_runs_named_by_params(emulator_url: str, dags: Mapping[str, Any]) -> list[str]:
-    """Script the runs that DAGs wait for without starting them (the cross-cloud DAG's params).
+def preload_cross_cloud_runs(emulator_url: str, *, ci_run_id: str, ice_task_id: str) -> list[str]:
+    """Script the Cloud Infinite execution and ICE task the cross-cloud DAG waits for.
 
-    They advance one step per poll, so however late the DAG gets to them, the sensor finds
-    them unfinished and defers, and the trigger needs a few polls to see them finish.
+    They advance one step per poll, so however late the DAG gets to them, its sensors find
+    them unfinished and defer, and the trigger needs a few polls to see them finish.
     """
     from airflow_provider_cloudflows.emulator.control import EmulatorControl
     from airflow_provider_cloudflows.emulator.services.cloud_infinite import execution_spec
     from airflow_provider_cloudflows.emulator.services.ice import task_spec
 
-    specs: list[dict[str, Any]] = []
-    for dag in dags.values():
-        params = dag.params
-        if "ci_run_id" in params:
-            specs.append(
-                execution_spec(params["ci_run_id"], object_key="input/cross-cloud.mp4", advance="poll")
-            )
-        if "ice_task_id" in params:
-            specs.append(task_spec(params["ice_task_id"], advance="poll"))
-    if specs:
-        with EmulatorControl(emulator_url) as control:
-            control.script_runs(specs)
+    specs = [
+        execution_spec(ci_run_id, object_key="input/cross-cloud.mp4", advance="poll"),
+        task_spec(ice_task_id, advance="poll"),
+    ]
+    with EmulatorControl(emulator_url) as control:
+        control.script_runs(specs)
     return [f"{spec['vendor']} {spec['run_id']}" for spec in specs]
+
+
+def preload_runs_named_by_params(emulator_url: str, dags: Mapping[str, Any]) -> list[str]:
+    """Preload the runs DAGs wait for without starting them (named by the cross-cloud DAG's params)."""
+    preloaded: list[str] = []
+    for dag in dags.values():
+        if "ci_run_id" in dag.params and "ice_task_id" in dag.params:
+            preloaded += preload_cross_cloud_runs(
+                emulator_url, ci_run_id=dag.params["ci_run_id"], ice_task_id=dag.params["ice_task_id"]
+            )
+    return preloaded
 
 
 # -- Airflow environment ------------------------------------------------------------------------------
@@ -468,7 +475,9 @@ class ApiClient:
 
     def trigger(self, dag_id: str) -> str:
         self.patch(f"/api/v2/dags/{dag_id}", {"is_paused": False})
-        return str(self.post(f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})["dag_run_id"])
+        # A logical date (now, as the UI's trigger button sends) so templates may use `ds`.
+        body = {"logical_date": datetime.now(UTC).isoformat()}
+        return str(self.post(f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"])
 
     def wait_for_runs(self, runs: Mapping[str, str], timeout: float) -> dict[str, str]:
         """Wait until every (dag_id -> run_id) is finished; return their states."""
@@ -497,6 +506,8 @@ def load_dags(dags_folder: Path) -> dict[str, Any]:
     """The DAGs in the folder by id, in file order; fails on any import error (needs the site env set)."""
     from airflow.dag_processing.dagbag import DagBag
 
+    # DagBag logs each file it fills from; the demo's own output says which DAGs it found.
+    logging.getLogger("airflow.dag_processing").setLevel(logging.WARNING)
     bag = DagBag(dag_folder=str(dags_folder))
     if bag.import_errors:
         raise RuntimeError(

@@ -1,0 +1,75 @@
+"""One real local Airflow 3 for all end-to-end tests: emulator, api-server, scheduler, dag-processor, triggerer.
+
+Everything is started once per session on free ports of 127.0.0.1 (so a developer's own
+Airflow on 8080/8793/8794 is never touched), from a throwaway AIRFLOW_HOME on SQLite with the
+LocalExecutor, with the example DAGs and default connections aimed at the emulator - the same
+setup as `scripts/demo --live`, whose helpers these fixtures use. Every process runs in its own
+process group and all of them are killed at the end of the session, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from importlib.metadata import version
+
+import pytest
+from live_airflow import COMPONENTS, CROSS_CLOUD, FinishedRun, LiveAirflow, demo, load_example_dag
+
+AIRFLOW_MAJOR = int(version("apache-airflow").split(".")[0])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if AIRFLOW_MAJOR < 3:
+        skip = pytest.mark.skip(
+            reason="the end-to-end tests run the Airflow 3 processes (api-server, dag-processor)"
+        )
+        for item in items:
+            if "tests/e2e/" in str(item.path).replace(os.sep, "/"):
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def live_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAirflow]:
+    home = tmp_path_factory.mktemp("airflow-e2e-home")
+    with demo.ProcessSet(home / "logs" / "processes") as procs:
+        emulator_url = demo.start_emulator(procs, os.environ, home)
+        site = demo.airflow_site(home, emulator_url, api_port=demo.free_port())
+        demo.migrate(procs, site)
+        demo.start_components(procs, site, COMPONENTS)
+        assert site.api_url is not None
+        api = demo.ApiClient(site.api_url, procs)
+        try:
+            api.wait_ready(COMPONENTS, timeout=240)
+            yield LiveAirflow(site=site, api=api, procs=procs, emulator_url=emulator_url)
+        finally:
+            api.close()
+
+
+@pytest.fixture(scope="session")
+def cross_cloud_run(live_airflow: LiveAirflow) -> FinishedRun:
+    """The cross-cloud DAG, triggered through the REST API and run by the scheduler and triggerer.
+
+    Its Cloud Infinite execution and ICE task are preloaded to advance one step per poll, so
+    however late the sensors start, they find them unfinished, defer, and the trigger fires
+    only after a few polls (3 s apart): later than the ~3 s window of the Airflow 3.3.2
+    scheduler race (apache/airflow #67287, #72716) that can fail a deferrable task whose
+    trigger fires sooner. The WeData and DataWorks runs the operators start take about 5 s
+    and 8 s. The site also sets `default_task_retries=1` (see demo_runner.airflow_site), so a
+    spurious failure would be retried; the tests assert final states, never `try_number == 1`.
+    """
+    dag_module = load_example_dag(CROSS_CLOUD)
+    api = live_airflow.api
+    api.wait_for_dags([CROSS_CLOUD], timeout=180)
+    demo.preload_cross_cloud_runs(
+        live_airflow.emulator_url, ci_run_id=dag_module.CI_RUN_ID, ice_task_id=dag_module.ICE_TASK_ID
+    )
+    run_id = api.trigger(CROSS_CLOUD)
+    states = api.wait_for_runs({CROSS_CLOUD: run_id}, timeout=300)
+    tis = api.get(f"/api/v2/dags/{CROSS_CLOUD}/dagRuns/{run_id}/taskInstances")["task_instances"]
+    return FinishedRun(
+        dag_id=CROSS_CLOUD,
+        run_id=run_id,
+        state=states[CROSS_CLOUD],
+        task_instances={ti["task_id"]: ti for ti in tis},
+    )
