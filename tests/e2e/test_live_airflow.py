@@ -221,7 +221,9 @@ def test_connection_forms_show_the_custom_fields_in_the_browser(live_airflow: Li
                 # Example values (no secrets) so the screenshot shows a filled-in form.
                 values = {**values, "endpoint": "http://127.0.0.1:8790"}
                 for name, value in values.items():
-                    dialog.locator(f"input[name='element_{name}']").fill(value)
+                    field_input = dialog.locator(f"input[name='element_{name}']")
+                    field_input.fill(value)
+                    field_input.blur()
                 shot = out_dir / f"connection-{conn_type}.png"
                 dialog.screenshot(path=str(shot))
                 assert shot.stat().st_size > 10_000
