@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from email.utils import formatdate
 
 from starlette.applications import Starlette
 from starlette.responses import Response
@@ -191,6 +192,9 @@ class VendorApp:
             response = await resolved.service.handle(req, resolved, record)
         if fault == "truncated":
             response = _truncate(response)
+        # Gateways stamp every answer with their own time; clients read it when told their
+        # signature's time is off (the server's clock, offset included, not this machine's).
+        response.headers["date"] = formatdate(state.clock(), usegmt=True)
         record.status = response.status_code
         state.log.finish(record)
         await response(scope, receive, send)

@@ -37,6 +37,9 @@ class CredentialConfig(BaseModel):
 
     secret: str = Field(repr=False)
     security_token: str | None = Field(default=None, repr=False)
+    # Actions this key is not allowed to call: the vendor's permission error (RAM / CAM / COS
+    # policy) after a valid signature, so tests can see what a key without the policy gets.
+    denied_actions: list[str] = Field(default_factory=list)
 
 
 def _demo_alibaba() -> dict[str, CredentialConfig]:

@@ -10,8 +10,10 @@ POST   /_emulator/reset                           runs, request log, faults, non
 GET    /_emulator/requests?since=&vendor=&action=&fault=
 DELETE /_emulator/requests
 GET    /_emulator/faults    PUT (FaultConfig JSON)    DELETE
-PUT    /_emulator/credentials                     {"alibabacloud": {id: {secret, security_token?}},
-                                                   "tencentcloud": {...}, "replace": false}
+PUT    /_emulator/credentials                     {"alibabacloud": {id: {secret, security_token?,
+                                                   denied_actions?}}, "tencentcloud": {...}, "replace": false}
+GET    /_emulator/clock    PUT {"offset_seconds": 900}    DELETE
+                                                  the vendors' clock, offset from this machine's
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ class StopRequest(BaseModel):
     task_state: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+
+
+class ClockUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offset_seconds: float
 
 
 class CredentialsUpdate(BaseModel):
@@ -186,6 +194,24 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
         # Key ids only: secrets are never echoed.
         return JSONResponse({family: sorted(creds) for family, creds in state.credentials.items()})
 
+    def clock_json() -> JSONResponse:
+        return JSONResponse({"offset_seconds": state.clock_offset_seconds, "server_time": state.clock()})
+
+    async def get_clock(request: Request) -> JSONResponse:
+        return clock_json()
+
+    async def put_clock(request: Request) -> JSONResponse:
+        try:
+            update = ClockUpdate.model_validate(await _json(request))
+        except (ValidationError, ValueError) as exc:
+            return _bad_request(exc)
+        state.clock_offset_seconds = update.offset_seconds
+        return clock_json()
+
+    async def delete_clock(request: Request) -> JSONResponse:
+        state.clock_offset_seconds = 0.0
+        return clock_json()
+
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/runs", create_runs, methods=["POST"]),
@@ -200,6 +226,9 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
         Route("/faults", put_faults, methods=["PUT"]),
         Route("/faults", delete_faults, methods=["DELETE"]),
         Route("/credentials", put_credentials, methods=["PUT"]),
+        Route("/clock", get_clock, methods=["GET"]),
+        Route("/clock", put_clock, methods=["PUT"]),
+        Route("/clock", delete_clock, methods=["DELETE"]),
     ]
     return Starlette(routes=routes)
 
@@ -333,8 +362,8 @@ class EmulatorControl:
     def set_credentials(
         self,
         *,
-        alibabacloud: Mapping[str, Mapping[str, str | None]] | None = None,
-        tencentcloud: Mapping[str, Mapping[str, str | None]] | None = None,
+        alibabacloud: Mapping[str, Mapping[str, Any]] | None = None,
+        tencentcloud: Mapping[str, Mapping[str, Any]] | None = None,
         replace: bool = False,
     ) -> dict[str, list[str]]:
         body = {
@@ -343,6 +372,17 @@ class EmulatorControl:
             "replace": replace,
         }
         return self._call("PUT", "/credentials", json=body)
+
+    def clock(self) -> dict[str, float]:
+        """{"offset_seconds", "server_time"}: the emulated vendors' clock."""
+        return self._call("GET", "/clock")
+
+    def set_clock_offset(self, offset_seconds: float) -> dict[str, float]:
+        """Run the vendors' clock `offset_seconds` ahead of this machine's (negative: behind)."""
+        return self._call("PUT", "/clock", json={"offset_seconds": offset_seconds})
+
+    def reset_clock(self) -> dict[str, float]:
+        return self._call("DELETE", "/clock")
 
 
 class EmulatorControlError(RuntimeError):

@@ -100,6 +100,8 @@ def uvicorn_config(app: Starlette, *, loop: str = "auto", log_level: str = "warn
         lifespan="off",
         access_log=False,
         server_header=False,
+        # The app stamps `date` from the emulated vendor clock (see app.VendorApp).
+        date_header=False,
         log_level=log_level,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         limit_concurrency=None,

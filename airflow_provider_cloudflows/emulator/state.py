@@ -117,23 +117,44 @@ def _credentials(section: Mapping[str, CredentialConfig]) -> dict[str, Credentia
     }
 
 
+def _denied(section: Mapping[str, CredentialConfig]) -> dict[str, frozenset[str]]:
+    return {key_id: frozenset(cred.denied_actions) for key_id, cred in section.items() if cred.denied_actions}
+
+
 class EmulatorState:
     def __init__(self, config: EmulatorConfig | None = None, *, clock: Callable[[], float] = time.time):
         self.config = config or EmulatorConfig()
-        self.clock = clock
+        self._wall_clock = clock
+        # Added to the wall clock for signature checks and vendor timestamps (PUT /_emulator/clock),
+        # so a test can show what a client whose clock is off gets from the vendor.
+        self.clock_offset_seconds = 0.0
         self.store = RunStore(seed=self.config.seed)
         self.log = RequestLog()
         self.connections = ConnectionRegistry()
         self.nonces = NonceCache(ttl_seconds=self.config.alibaba_max_skew_seconds * 2)
         self.credentials: dict[str, dict[str, Credential]] = {}
+        self.denied_actions: dict[str, dict[str, frozenset[str]]] = {}
         self.faults = FaultInjector.disabled()
         self._apply_config()
+
+    def clock(self) -> float:
+        """The emulated vendor's time: the wall clock plus the configured offset."""
+        return self._wall_clock() + self.clock_offset_seconds
+
+    def denied(self, family: str, key_id: str | None) -> frozenset[str]:
+        """Actions `key_id` may not call (empty: all)."""
+        return self.denied_actions.get(family, {}).get(key_id or "", frozenset())
 
     def _apply_config(self) -> None:
         self.credentials = {
             "alibabacloud": _credentials(self.config.alibabacloud),
             "tencentcloud": _credentials(self.config.tencentcloud),
         }
+        self.denied_actions = {
+            "alibabacloud": _denied(self.config.alibabacloud),
+            "tencentcloud": _denied(self.config.tencentcloud),
+        }
+        self.clock_offset_seconds = 0.0
         self.set_faults(self.config.faults)
         for spec in self.config.runs:
             self.script_run(spec.model_dump())
@@ -145,10 +166,14 @@ class EmulatorState:
         if family not in FAMILIES:
             raise ValueError(f"unknown credential family {family!r}")
         fresh = _credentials(section)
+        denied = _denied(section)
         if replace:
             self.credentials[family] = fresh
+            self.denied_actions[family] = denied
         else:
             self.credentials[family] = {**self.credentials[family], **fresh}
+            kept = {k: v for k, v in self.denied_actions[family].items() if k not in section}
+            self.denied_actions[family] = {**kept, **denied}
 
     def script_run(self, spec: Mapping[str, Any]) -> None:
         """Create a run from the JSON form of config.ScriptedRunSpec (already validated)."""
@@ -166,7 +191,7 @@ class EmulatorState:
         )
 
     def reset(self) -> None:
-        """Back to the configured start: credentials, preloaded runs and faults; no log, no nonces."""
+        """Back to the configured start: credentials, preloaded runs, faults, clock; no log, no nonces."""
         self.store.reset()
         self.log.clear(restart_seq=True)
         self.nonces.clear()

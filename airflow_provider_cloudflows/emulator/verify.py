@@ -266,10 +266,12 @@ def verify_tc3(
         raise _tc_reject("InvalidParameter", f"X-TC-Timestamp {raw_timestamp!r} is not an integer.") from None
     skew = abs(int(now) - timestamp)
     if skew > max_skew_seconds:
+        # The vendor's wording (API 3.0 common errors), with the two times it compared.
         raise _tc_reject(
             "AuthFailure.SignatureExpire",
-            f"Signature expired: the request time {timestamp} is {skew} seconds off "
-            f"the server time {int(now)}.",
+            f"Signature expired. Timestamp and server time cannot differ by more than "
+            f"{max_skew_seconds // 60} minutes: the request time {timestamp} is {skew} seconds off "
+            f"the server time {int(now)}. Please ensure your current local time matches the standard time.",
         )
     if auth.date != tc3.utc_date(timestamp):
         raise _tc_reject(

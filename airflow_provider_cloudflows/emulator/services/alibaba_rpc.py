@@ -87,6 +87,11 @@ class AlibabaRpcService(Service):
     version: ClassVar[str] = ""  # e.g. "2020-11-09"
     product: ClassVar[str] = ""  # e.g. "ICE" (used in the Recommend link)
     media_type = JSON_CONTENT_TYPE
+    permission_error = (
+        "Forbidden.RAM",
+        "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+        403,
+    )
     fault_errors = {
         "http500": (
             "InternalError",

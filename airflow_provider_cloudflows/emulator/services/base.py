@@ -269,6 +269,8 @@ class Service:
     def throttle_error(cls, retry_after_ms: int) -> ServiceError:
         raise NotImplementedError
 
+    # (code, message, HTTP status) when a valid key lacks the permission for an action.
+    permission_error: ClassVar[tuple[str, str, int]] = ("AccessDenied", "Access Denied.", 403)
     # (code, message, HTTP status) for the http500/http503 faults.
     fault_errors: ClassVar[dict[str, tuple[str, str, int]]] = {}
     media_type: ClassVar[str] = "application/json"
@@ -313,6 +315,8 @@ class Service:
             if spec.methods is not None and req.method.upper() not in spec.methods:
                 raise self.method_not_allowed(req.method)
             record.key_id = self.verify(req, now)
+            if spec.name in self.state.denied(self.family, record.key_id):
+                raise ServiceError(*self.permission_error)
             for name in spec.required:
                 if params.get(name) is None or params.get(name) == "":
                     raise self.missing_parameter(name)

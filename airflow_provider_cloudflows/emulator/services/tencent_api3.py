@@ -44,6 +44,11 @@ class TencentApi3Service(Service):
     regions: ClassVar[frozenset[str] | None] = None  # None: any region
     not_found_status = 200
     media_type = JSON_CONTENT_TYPE
+    permission_error = (
+        "AuthFailure.UnauthorizedOperation",
+        "The request does not have CAM authorization.",
+        200,
+    )
     # API 3.0 reports its own errors in HTTP 200; these faults are the gateway's non-200 answers.
     fault_errors = {
         "http500": ("InternalError", "An internal error has occurred. Retry your request.", 500),
