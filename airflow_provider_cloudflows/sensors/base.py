@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.runs import WorkflowRun
 from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
@@ -91,7 +92,15 @@ class WorkflowRunSensor(BaseSensorOperator):
         return self.hook_class(self.conn_id, **self.hook_params())
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        run = self.hook.get_run(self.run_id, **self.run_params())
+        try:
+            run = self.hook.get_run(self.run_id, **self.run_params())
+        except CloudflowsError as err:
+            if not err.retryable:
+                raise
+            # The hook has already retried this poll. As in the trigger, a passing outage must
+            # not fail the task: poll again next time (the sensor's timeout still bounds the wait).
+            self.log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, self.run_id, err)
+            return PokeReturnValue(is_done=False)
         self._push_console_url(context, run)
         return self._evaluate(run)
 
