@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -138,15 +140,29 @@ class TencentCloudHook(CloudflowsBaseHook):
 _SERVER_TIME = re.compile(r"server time[^0-9]*(\d{10})", re.IGNORECASE)
 
 
+def _server_time(message: str, response: httpx.Response) -> int | None:
+    """The server's time from its message, else from its Date header (the vendors' documented
+    messages do not always carry it; their gateways' Date headers do)."""
+    found = _SERVER_TIME.search(message)
+    if found:
+        return int(found.group(1))
+    try:
+        return round(parsedate_to_datetime(response.headers["date"]).timestamp())
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
 def clock_skew_error(
     message: str, response: httpx.Response, *, request_time_header: str | None, **kwargs: Any
 ) -> ClockSkewError:
     """Say the machine's clock is off, and by how much when the vendor tells its own time."""
     skew: float | None = None
-    server = _SERVER_TIME.search(message)
+    server = _server_time(message, response)
     sent = response.request.headers.get(request_time_header) if request_time_header else None
-    if server and sent and sent.isdigit():
-        skew = int(sent) - int(server.group(1))
+    if server is not None:
+        # Without a request time header (COS signs a window), the answer just arrived: now is
+        # when it was sent, to within the round trip.
+        skew = (int(sent) if sent and sent.isdigit() else round(time.time())) - server
     hint = (
         f"this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the server's"
         if skew is not None
