@@ -142,7 +142,12 @@ class CloudInfiniteHook(TencentCloudHook):
             return envelope
         code, message, body_request_id = _error_fields(response)
         base |= {"code": code, "request_id": request_id or body_request_id}
-        if code == "RequestTimeTooSkewed":
+        # COS refuses a request outside its signed time window either way round: before its
+        # start as skewed, after its end as expired. A fresh signature per request means the
+        # server's clock is off from ours.
+        if code == "RequestTimeTooSkewed" or (
+            code == "AccessDenied" and "expired" in (message or "").lower()
+        ):
             raise clock_skew_error(message or code, response, request_time_header=None, **base)
         error_class = classify(code, response.status_code, COS_CODES)
         text = message or code or f"unexpected {response_preview(response)}"
