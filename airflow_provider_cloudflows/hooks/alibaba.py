@@ -113,7 +113,7 @@ class AlibabaCloudHook(CloudflowsBaseHook):
     def _decode(self, request: ApiRequest, response: httpx.Response) -> dict[str, Any]:
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
             body = None
         if response.is_success:
             if not isinstance(body, dict):
