@@ -107,7 +107,7 @@ class TencentCloudHook(CloudflowsBaseHook):
             )
         try:
             envelope = response.json()["Response"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested too deep
             raise InvalidResponseError(
                 f"expected a JSON {{'Response': ...}} body, got {response_preview(response)}", **base
             ) from None
