@@ -455,7 +455,7 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str | None, str
     if error is None:
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
             data = None
         if isinstance(data, dict):
             error = data.get("Error", data)
