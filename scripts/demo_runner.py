@@ -18,9 +18,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import io
 import json
-import logging
 import os
+import platform
 import secrets
 import shutil
 import signal
@@ -32,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -507,8 +509,8 @@ def load_dags(dags_folder: Path) -> dict[str, Any]:
     from airflow.dag_processing.dagbag import DagBag
 
     # DagBag logs each file it fills from; the demo's own output says which DAGs it found.
-    logging.getLogger("airflow.dag_processing").setLevel(logging.WARNING)
-    bag = DagBag(dag_folder=str(dags_folder))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        bag = DagBag(dag_folder=str(dags_folder))
     if bag.import_errors:
         raise RuntimeError(
             "DAG import errors:\n" + "\n".join(f"{p}: {e}" for p, e in bag.import_errors.items())
@@ -779,6 +781,10 @@ def _demo(procs: ProcessSet, home: Path, args: argparse.Namespace) -> bool:
         "live Airflow (api-server, scheduler, dag-processor, triggerer)" if args.live else "airflow dags test"
     )
     say(f"==> cloudflows demo: every example DAG against the emulator, with {mode}")
+    say(
+        f"    apache-airflow {version('apache-airflow')}, airflow-provider-cloudflows "
+        f"{version('airflow-provider-cloudflows')}, Python {platform.python_version()}"
+    )
     emulator_url = start_emulator(procs, os.environ, home)
     say(f"==> emulator of ICE, DataWorks, Cloud Infinite and WeData at {emulator_url}")
     site = airflow_site(home, emulator_url, api_port=free_port() if args.live else None)
