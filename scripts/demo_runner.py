@@ -715,8 +715,12 @@ def run_dags_test(
     for dag_id in dag_ids:
         started = time.monotonic()
         done = procs.run(f"dags-test-{dag_id}", [AIRFLOW, "dags", "test", dag_id], site.env, timeout=timeout)
-        status = "done" if done.popen.returncode == 0 else f"exit status {done.popen.returncode}"
-        say(f"    {dag_id}: {status} in {time.monotonic() - started:.1f} s (log {done.log_path})")
+        elapsed = time.monotonic() - started
+        if done.popen.returncode == 0:
+            say(f"    {dag_id}: done in {elapsed:.1f} s")
+        else:
+            say(f"    {dag_id}: exit status {done.popen.returncode} after {elapsed:.1f} s; {done.log_path}:")
+            say(tail(done.log_path, 15))
         runs[dag_id] = None
     return runs
 
