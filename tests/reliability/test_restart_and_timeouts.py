@@ -133,7 +133,7 @@ def test_timeout_in_poke_mode(emulator, soft_fail):
 
 @pytest.mark.parametrize("soft_fail", [False, True], ids=["fail", "soft_fail"])
 @pytest.mark.parametrize("emulator", VENDORS, ids=VENDOR_IDS, indirect=True)
-def test_timeout_in_reschedule_mode(emulator, soft_fail):
+def test_timeout_in_reschedule_mode(emulator, soft_fail, monkeypatch):
     try:
         from airflow.sdk.exceptions import AirflowRescheduleException
     except ImportError:  # Airflow 2
@@ -146,13 +146,24 @@ def test_timeout_in_reschedule_mode(emulator, soft_fail):
     )
     ti = mock.MagicMock()
     # First try: not done, not timed out yet -> reschedule.
-    ti.get_first_reschedule_date.return_value = None
+    _first_try_started(ti, None, monkeypatch)
     with pytest.raises(AirflowRescheduleException):
         sensor.execute({"ti": ti})
     # A later try, counted from the first reschedule: past the timeout.
-    ti.get_first_reschedule_date.return_value = datetime.now(UTC) - timedelta(seconds=TIMEOUT + 1)
+    _first_try_started(ti, datetime.now(UTC) - timedelta(seconds=TIMEOUT + 1), monkeypatch)
     with pytest.raises(_expected(soft_fail)):
         sensor.execute({"ti": ti})
+
+
+def _first_try_started(ti: mock.MagicMock, when: datetime | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the first try of a rescheduled sensor started (None: this is the first try)."""
+    ti.get_first_reschedule_date.return_value = when  # Airflow 3 asks the task instance
+    try:
+        import airflow.sensors.base as airflow2_sensors
+    except ImportError:
+        return
+    if hasattr(airflow2_sensors, "_orig_start_date"):  # Airflow 2 reads the metadata DB instead
+        monkeypatch.setattr(airflow2_sensors, "_orig_start_date", lambda **_: when)
 
 
 @pytest.mark.parametrize("soft_fail", [False, True], ids=["fail", "soft_fail"])
