@@ -50,23 +50,6 @@ SIGNATURE = re.compile(r"(?:Signature=|q-signature=)([0-9A-Za-z+/=]+)")
 TOKEN_HEADERS = ("x-acs-security-token", "x-tc-token", "x-cos-security-token", "x-ci-security-token")
 
 
-class _Everything(logging.Handler):
-    """Every record at any level, rendered with its arguments and traceback."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.texts: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = record.getMessage()
-        except Exception:
-            text = f"{record.msg!r} {record.args!r}"
-        if record.exc_info:
-            text += logging.Formatter().formatException(record.exc_info)
-        self.texts.append(f"{record.name}: {text}")
-
-
 class Seen:
     """Everything a secret must not reach, and the secrets actually used on the wire."""
 
@@ -99,17 +82,12 @@ class Seen:
 
 
 @pytest.fixture
-def everything():
-    handler = _Everything()
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+def everything(caplog):
+    """Every log record at any level; `caplog.text` renders arguments and tracebacks."""
+    caplog.set_level(logging.DEBUG)
     for name in ("httpx", "httpcore", "airflow_provider_cloudflows", "airflow"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(previous)
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
 
 
 def _xcoms(ti: mock.MagicMock) -> list[Any]:
@@ -197,7 +175,7 @@ def test_no_secret_token_or_signature_leaves_the_signer(
     seen.add(repr(hook), repr(hook.credentials), repr(vars(hook)))
 
     out, err = capfd.readouterr()
-    seen.add(out, err, *everything.texts)
+    seen.add(out, err, everything.text)
     # Airflow 3 renders hook loggers through structlog to the streams: both are checked.
     assert any("Attempt 1/" in t for t in seen.texts), "the faults produced no retry log"
     assert len(seen.sent_headers) >= 10
