@@ -52,6 +52,15 @@ class CloudCredentials:
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
     weakref.WeakKeyDictionary()
 )
+# Requests in flight per event loop, and the shared pool's size. Kept small on purpose: httpcore's
+# pool does O(connections^2 + queued x connections) work on every request start and end, so with
+# 256 connections a burst of 1,000 first polls (a triggerer restart) cost ~1 s of CPU per poll;
+# with 16 slots in front of a 16-connection pool it is a few ms (benchmarks/trigger_scale.py).
+# Waiting for a slot is an O(1) asyncio.Semaphore wake-up instead of a pool scan.
+MAX_CONCURRENT_REQUESTS = 16
+_request_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _with_scheme(endpoint: str | None) -> str | None:
@@ -74,11 +83,24 @@ def shared_async_client() -> httpx.AsyncClient:
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
             timeout=DEFAULT_TIMEOUT,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=60),
+            limits=httpx.Limits(
+                max_connections=MAX_CONCURRENT_REQUESTS,
+                max_keepalive_connections=MAX_CONCURRENT_REQUESTS,
+                keepalive_expiry=60,
+            ),
             headers={"User-Agent": USER_AGENT},
         )
         _async_clients[loop] = client
     return client
+
+
+def shared_request_slots() -> asyncio.Semaphore:
+    """Bounds the requests in flight on this event loop (see MAX_CONCURRENT_REQUESTS)."""
+    loop = asyncio.get_running_loop()
+    slots = _request_slots.get(loop)
+    if slots is None:
+        slots = _request_slots[loop] = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
+    return slots
 
 
 class CloudflowsBaseHook(BaseHook):
@@ -225,7 +247,8 @@ class CloudflowsBaseHook(BaseHook):
         while True:
             attempt += 1
             try:
-                response = await client.send(self._build_http_request(client, req), auth=self.auth)
+                async with shared_request_slots():
+                    response = await client.send(self._build_http_request(client, req), auth=self.auth)
                 return self._decode(req, response)
             except Exception as exc:
                 await self.asleep(self._wait_before_retry(req, exc, attempt, policy))
