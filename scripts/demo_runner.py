@@ -185,12 +185,31 @@ class ProcessSet:
 
 @contextlib.contextmanager
 def exit_on_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into SystemExit so `finally` blocks kill what we started."""
+    """Turn SIGTERM and SIGHUP into SystemExit, SIGINT into KeyboardInterrupt, so `finally` blocks
+    kill what we started."""
 
     def handler(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # Also when started in the background of a script, where SIGINT is ignored by default.
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def ignoring_signals() -> Iterator[None]:
+    """Let cleanup finish: a second Ctrl-C must not leave half-killed process groups behind."""
+    previous = {
+        sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     try:
         yield
     finally:
@@ -760,7 +779,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     home = Path(tempfile.mkdtemp(prefix="cloudflows-demo-"))
-    ok = False
+    ok, status = False, 1
     started = time.monotonic()
     with exit_on_signals(), ProcessSet(home / "logs" / "processes") as procs:
         try:
@@ -769,15 +788,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"error: {exc}")
         except KeyboardInterrupt:
             say("interrupted")
+            status = 130
+        except SystemExit as exc:  # SIGTERM / SIGHUP, see exit_on_signals
+            say("stopped by a signal")
+            status = exc.code if isinstance(exc.code, int) else 1
         finally:
             say("==> stopping everything the demo started")
-            procs.stop_all()
+            with ignoring_signals():
+                procs.stop_all()
     say(f"==> {'all DAGs succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s")
     if ok and not args.keep:
         shutil.rmtree(home, ignore_errors=True)
     else:
         say(f"    Airflow home and logs kept in {home}")
-    return 0 if ok else 1
+    return 0 if ok else status
 
 
 def _demo(procs: ProcessSet, home: Path, args: argparse.Namespace) -> bool:
