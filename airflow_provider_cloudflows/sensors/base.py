@@ -19,13 +19,13 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.runs import WorkflowRun
-from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
+    from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 
 CONSOLE_URL_XCOM_KEY = "console_url"
 
@@ -167,6 +167,9 @@ class WorkflowRunSensor(BaseSensorOperator):
         )
 
     def build_trigger(self, *, deadline: float | None) -> WorkflowRunTrigger:
+        # Imported here: airflow.triggers.base costs DAG parsing ~40 ms and only deferring needs it.
+        from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
+
         return WorkflowRunTrigger.for_task(
             self,
             run_id=self.run_id,
