@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import xmltodict
 
 from airflow_provider_cloudflows.auth.cos import CosAuth, encode
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, ThrottledError
@@ -438,6 +437,8 @@ def _required(name: str, value: Any, vendor: str) -> str:
 
 
 def _parse_xml(content: bytes) -> Any:
+    import xmltodict  # here, not at module level: DAG files importing the sensor never parse XML
+
     from airflow_provider_cloudflows.models.cloud_infinite import REPEATED_ELEMENTS
 
     try:
