@@ -78,13 +78,19 @@ def test_cross_cloud_dag_succeeds_with_every_wait_deferred_to_the_triggerer(
     live_airflow: LiveAirflow, cross_cloud_run: FinishedRun
 ) -> None:
     states = {task_id: ti["state"] for task_id, ti in cross_cloud_run.task_instances.items()}
-    assert cross_cloud_run.state == "success", states
-    assert states == dict.fromkeys([*VENDOR_TASKS, "write_report"], "success")
+    where = f"(logs in {live_airflow.site.logs})"
+    race = [
+        line
+        for line in live_airflow.log_of("scheduler").read_text(errors="replace").splitlines()
+        if "but the task instance's state attribute is" in line
+    ]
+    assert cross_cloud_run.state == "success", (states, where, race)
+    assert states == dict.fromkeys([*VENDOR_TASKS, "write_report"], "success"), (states, where, race)
 
     for task_id in VENDOR_TASKS:
         logs = _task_logs(live_airflow, cross_cloud_run, task_id)
         trigger_logs = [p for p in logs if ".log.trigger." in p.name]
-        assert trigger_logs, f"{task_id} never ran in the triggerer (logs: {[p.name for p in logs]})"
+        assert trigger_logs, f"{task_id} never ran in the triggerer ({[p.name for p in logs]}) {where}"
         trigger_text = "\n".join(p.read_text(errors="replace") for p in trigger_logs)
         assert "Trigger fired event" in trigger_text, trigger_text[-2000:]
         task_text = "\n".join(p.read_text(errors="replace") for p in logs if p not in trigger_logs)
@@ -92,7 +98,7 @@ def test_cross_cloud_dag_succeeds_with_every_wait_deferred_to_the_triggerer(
 
     triggerer_log = live_airflow.log_of("triggerer")
     assert "Starting the triggerer" in triggerer_log.read_text(errors="replace")
-    assert demo.blocked_loop_warnings(triggerer_log) == []
+    assert demo.blocked_loop_warnings(triggerer_log) == [], where
 
     paths = _report_paths(live_airflow, cross_cloud_run)
     assert Path(paths["json"]).parent == Path(live_airflow.site.env["CLOUDFLOWS_REPORT_DIR"])
