@@ -42,10 +42,8 @@ POLL_INTERVAL = 0.2
 POKE_INTERVAL = 0.05
 # Poke-mode sensors run side by side, as on several workers.
 POKE_WORKERS = 10
-# Triggers waiting at once on the one event loop. httpcore's pool assigns queued requests to
-# connections in O(queued x connections), so 100 pollers firing in lockstep on a 2-core CI box
-# spend most of their time there; 25 keeps the soak under its time budget.
-TRIGGER_CONCURRENCY = 25
+# Every trigger of a soak waits at once on the one event loop, as in a triggerer.
+TRIGGER_CONCURRENCY = SOAK_RUNS
 SOAK_LIMIT_SECONDS = 110  # the brief: under two minutes per vendor and mode
 
 FIGURES: dict[tuple[str, str], dict[str, Any]] = {}
