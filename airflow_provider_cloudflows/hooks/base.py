@@ -7,6 +7,7 @@ same for all four APIs lives here, once.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import time
 import weakref
@@ -77,21 +78,42 @@ def response_preview(response: httpx.Response, limit: int = 200) -> str:
     return f"HTTP {response.status_code} {text!r}"
 
 
+def _new_async_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=DEFAULT_TIMEOUT,
+        limits=httpx.Limits(
+            max_connections=MAX_CONCURRENT_REQUESTS,
+            max_keepalive_connections=MAX_CONCURRENT_REQUESTS,
+            keepalive_expiry=60,
+        ),
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
 def shared_async_client() -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            timeout=DEFAULT_TIMEOUT,
-            limits=httpx.Limits(
-                max_connections=MAX_CONCURRENT_REQUESTS,
-                max_keepalive_connections=MAX_CONCURRENT_REQUESTS,
-                keepalive_expiry=60,
-            ),
-            headers={"User-Agent": USER_AGENT},
-        )
-        _async_clients[loop] = client
+        client = _async_clients[loop] = _new_async_client()
     return client
+
+
+async def warm_shared_async_client() -> None:
+    """Create this loop's shared client in a worker thread if it has none yet.
+
+    Building a client builds its TLS context, which reads the CA bundle from disk: tens of
+    milliseconds that would otherwise stall every other trigger on the triggerer's loop.
+    """
+    loop = asyncio.get_running_loop()
+    current = _async_clients.get(loop)
+    if current is not None and not current.is_closed:
+        return
+    client = await asyncio.to_thread(_new_async_client)
+    current = _async_clients.get(loop)
+    if current is None or current.is_closed:
+        _async_clients[loop] = client
+    else:  # another coroutine won the race
+        await client.aclose()
 
 
 def shared_request_slots() -> asyncio.Semaphore:
@@ -235,14 +257,15 @@ class CloudflowsBaseHook(BaseHook):
             except Exception as exc:
                 self.sleep(self._wait_before_retry(req, exc, attempt, policy))
 
-    def async_client(self) -> httpx.AsyncClient:
+    async def async_client(self) -> httpx.AsyncClient:
         """The client for async calls: by default the one shared by every hook on this event loop."""
+        await warm_shared_async_client()
         return shared_async_client()
 
     async def acall(self, req: ApiRequest) -> Any:
         await self.aload_credentials()
         policy = self.retry_policy
-        client = self.async_client()
+        client = await self.async_client()
         attempt = 0
         while True:
             attempt += 1
@@ -335,6 +358,14 @@ class CloudflowsBaseHook(BaseHook):
     def console_url(self, run: WorkflowRun) -> str | None:
         """Where a person sees this run in the vendor console (used by the extra links)."""
         return None
+
+    # Modules the hook imports lazily (response models, parsers). `preload` imports them, so a
+    # trigger can pay that cost in a worker thread instead of on the triggerer's event loop.
+    lazy_modules: ClassVar[tuple[str, ...]] = ()
+
+    def preload(self) -> None:
+        for module in self.lazy_modules:
+            importlib.import_module(module)
 
     # -- connection test ----------------------------------------------------------------------
 

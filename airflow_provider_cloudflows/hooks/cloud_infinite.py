@@ -103,6 +103,8 @@ class CloudInfiniteHook(TencentCloudHook):
     the host.
     """
 
+    lazy_modules = ("airflow_provider_cloudflows.models.cloud_infinite", "xmltodict")
+
     hook_name = "Tencent Cloud Infinite"
     vendor = "Cloud Infinite"
     service = "ci"

@@ -72,6 +72,8 @@ class DataWorksHook(AlibabaCloudHook):
     read them once, when the instance finishes).
     """
 
+    lazy_modules = ("airflow_provider_cloudflows.models.dataworks",)
+
     hook_name = "Alibaba Cloud DataWorks"
     vendor = DATAWORKS_VENDOR
     product: ClassVar[str] = "dataworks"

@@ -64,6 +64,8 @@ class IceHook(AlibabaCloudHook):
     ListWorkflowTasks only covers the last 90 days.
     """
 
+    lazy_modules = ("airflow_provider_cloudflows.models.ice",)
+
     hook_name = "Alibaba Cloud ICE"
     vendor = "Alibaba Cloud ICE"
     product = "ice"

@@ -38,6 +38,8 @@ class WeDataHook(TencentCloudHook):
     `https://wedata.intl.tencentcloudapi.com`, or a local emulator).
     """
 
+    lazy_modules = ("airflow_provider_cloudflows.models.wedata",)
+
     hook_name = "Tencent Cloud WeData"
     vendor = "WeData"
     service: ClassVar[str] = "wedata"

@@ -175,8 +175,9 @@ class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
         self, context: Context, event: dict[str, Any], run_id: str | int | None = None
     ) -> Any:
         if event.get("run"):
-            context["ti"].xcom_push(key=RUN_XCOM_KEY, value=event["run"])
-            context["ti"].xcom_push(key=TASK_RUNS_XCOM_KEY, value=event["run"].get("task_runs", []))
+            # The same XComs as when waiting in the worker: run, task runs and the console link.
+            run = WorkflowRun.model_validate(event["run"])
+            context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
         if event.get("status") == "timeout":
             raise AirflowFailException(event.get("message", "timed out"))
         complete_from_event(self, event)

@@ -96,12 +96,17 @@ class WorkflowRunTrigger(BaseTrigger):
         )
 
     def _build_hook(self) -> Any:
+        """Import and build the hook, and import what it loads lazily: all of it blocking work."""
         from airflow_provider_cloudflows.module_loading import import_class
 
-        return import_class(self.hook_class_path)(self.conn_id, **self.hook_params)
+        hook = import_class(self.hook_class_path)(self.conn_id, **self.hook_params)
+        hook.preload()
+        return hook
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = self._build_hook()
+        # Imports run in a worker thread: on a busy triggerer a first import of a vendor's models
+        # would otherwise block every other trigger's loop for a noticeable time.
+        hook = await asyncio.to_thread(self._build_hook)
         last_summary: str | None = None
         while True:
             try:

@@ -105,7 +105,7 @@ class FakeHook(CloudflowsBaseHook):
             self._fake_client = httpx.Client(transport=httpx.MockTransport(self.backend.handle))
         return self._fake_client
 
-    def async_client(self) -> httpx.AsyncClient:
+    async def async_client(self) -> httpx.AsyncClient:  # type: ignore[override]
         if not hasattr(self, "_fake_async_client"):
             self._fake_async_client = httpx.AsyncClient(transport=httpx.MockTransport(self.backend.handle))
         return self._fake_async_client

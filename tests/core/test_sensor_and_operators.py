@@ -168,3 +168,44 @@ def test_start_operator_on_kill_stops_the_remote_run(fake):
     op.execute(context())
     op.on_kill()
     assert fake.stopped == ["run-1"]
+
+
+def test_start_operator_resumed_from_the_trigger_pushes_run_task_runs_and_console_url(fake):
+    run = {
+        "vendor": "Fake",
+        "run_id": "run-1",
+        "state": "succeeded",
+        "raw_state": "OK",
+        "task_runs": [{"name": "load", "state": "succeeded", "raw_state": "OK"}],
+    }
+    ctx = context()
+    op = FakeStartRunOperator(task_id="start", deferrable=True)
+    assert (
+        op.execute_complete(ctx, {"status": "success", "run_id": "run-1", "run": run}, run_id="run-1")
+        == "run-1"
+    )
+    assert ctx["pushed"]["run"]["raw_state"] == "OK"
+    assert [t["name"] for t in ctx["pushed"]["task_runs"]] == ["load"]
+    assert ctx["pushed"]["console_url"] == "https://console.fake.example/runs/run-1"
+
+
+@pytest.mark.parametrize("vendor", ["ice", "dataworks", "wedata", "cloud_infinite"])
+def test_hooks_preload_what_they_import_lazily(vendor):
+    import importlib
+    import sys
+
+    module = importlib.import_module(f"airflow_provider_cloudflows.hooks.{vendor}")
+    hook_class = next(
+        obj
+        for name, obj in vars(module).items()
+        if name.endswith("Hook") and obj.__module__ == module.__name__
+    )
+    models = f"airflow_provider_cloudflows.models.{vendor}"
+    assert models in hook_class.lazy_modules
+    saved = sys.modules.pop(models, None)
+    try:
+        hook_class.preload(object.__new__(hook_class))
+        assert models in sys.modules
+    finally:
+        if saved is not None:
+            sys.modules[models] = saved
