@@ -35,7 +35,11 @@ with DAG(
         workflow_id=WORKFLOW_ID,
         # Sent as AdvancedParams; the emulator paces its run with `emulator_step_seconds`
         # (real WeData ignores parameters its workflow does not declare).
-        workflow_params={"bizdate": "{{ ds_nodash }}", "emulator_step_seconds": "2"},
+        # (`ds_nodash` would be empty for runs triggered without a logical date in Airflow 3.)
+        workflow_params={
+            "bizdate": "{{ macros.datetime.utcnow().strftime('%Y%m%d') }}",
+            "emulator_step_seconds": "2",
+        },
         wait_for_completion=False,
     )
 

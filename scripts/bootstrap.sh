@@ -41,7 +41,9 @@ ensure_venv() {
   ensure_uv
   echo "==> preparing $VENV from requirements/airflow-$line.txt" >&2
   [ -x "$VENV/bin/python" ] || "$UV" venv -q -p "$(find_python)" "$VENV"
-  VIRTUAL_ENV="$VENV" "$UV" pip sync -q "$lock"
+  # Compiled up front: Airflow imports thousands of modules, and without cached bytecode
+  # (PYTHONDONTWRITEBYTECODE is common in CI images) every process start recompiles them.
+  VIRTUAL_ENV="$VENV" "$UV" pip sync -q --compile-bytecode "$lock"
   VIRTUAL_ENV="$VENV" "$UV" pip install -q --no-deps -e "$ROOT"
   echo "$want" > "$stamp"
 }
