@@ -105,6 +105,15 @@ def machine_summary() -> str:
     )
 
 
+def cpu_calibration_us() -> float:
+    """Best of 5 x 2,000 `sum(range(1000))`: a yardstick for how fast (or how loaded) this CPU is."""
+    import timeit
+
+    return min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
+
+
 def print_header(name: str, quick: bool) -> None:
     print(f"# {name}{' (--quick: sizes too small for conclusions)' if quick else ''}")
-    print(f"machine: {machine_summary()}", flush=True)
+    print(f"machine: {machine_summary()}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average: {load}; sum(range(1000)) takes {cpu_calibration_us():.1f} µs", flush=True)

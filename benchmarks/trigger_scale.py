@@ -221,7 +221,7 @@ async def _scenario(
     rss1 = _rss_kib()
     ramp_lag = max(lags, default=0.0)
     remaining = finish_after + interval + 30 - (time.monotonic() - scripted_at)
-    done, pending = await asyncio.wait(tasks, timeout=max(remaining, 1.0))
+    _, pending = await asyncio.wait(tasks, timeout=max(remaining, 1.0))
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
     stop.set()
     await tick
@@ -360,7 +360,8 @@ def main() -> int:
     rows = [
         [
             r["design"]
-            + (f" (pool {r['pool']})" if r["pool"] else "")
+            + (" restart (all at once)" if r["burst"] else "")
+            + (f", {r['pool']} slots" if r["pool"] else "")
             + (" + gc.freeze" if r["gc_freeze"] else ""),
             r["n"],
             f"{r['interval']:.2f}",
