@@ -24,6 +24,9 @@ from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation
 from airflow_provider_cloudflows.hooks.tencent import TencentCloudHook, clock_skew_error
 from airflow_provider_cloudflows.runs import WorkflowRun, parse_datetime
 
+# Must match the VENDOR of the response models (kept apart so the models load lazily).
+VENDOR = "Tencent Cloud Infinite"
+
 CONSOLE = "https://console.cloud.tencent.com/ci/bucket"
 MAX_PAGE_SIZE = 100
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # what the list API's startCreationTime/endCreationTime take
@@ -45,7 +48,7 @@ def format_ci_time(value: datetime | str | None) -> str | None:
     if isinstance(value, str):
         parsed = parse_datetime(value)
         if parsed is None:
-            raise InvalidRequestError(f"cannot read {value!r} as a date-time", vendor="Cloud Infinite")
+            raise InvalidRequestError(f"cannot read {value!r} as a date-time", vendor=VENDOR)
         value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -80,7 +83,7 @@ class _Pager:
         if next_token in self.seen_tokens:
             raise InvalidResponseError(
                 f"NextToken {next_token!r} was returned twice; the listing would never end",
-                vendor="Cloud Infinite",
+                vendor=VENDOR,
                 action=ACTION_LIST,
             )
         self.seen_tokens.add(next_token)
@@ -106,7 +109,7 @@ class CloudInfiniteHook(TencentCloudHook):
     lazy_modules = ("airflow_provider_cloudflows.models.cloud_infinite", "xmltodict")
 
     hook_name = "Tencent Cloud Infinite"
-    vendor = "Cloud Infinite"
+    vendor = VENDOR
     service = "ci"
 
     def __init__(

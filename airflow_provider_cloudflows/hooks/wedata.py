@@ -28,6 +28,9 @@ DEFAULT_CONSOLE_URL_TEMPLATE = (
     "?projectId={project_id}&workflowId={workflow_id}&executionId={execution_id}&region={region}"
 )
 
+# Must match the VENDOR of the response models (kept apart so the models load lazily).
+VENDOR = "Tencent Cloud WeData"
+
 
 class WeDataHook(TencentCloudHook):
     """Workflow runs in Tencent Cloud WeData (connection type `tencentcloud`).
@@ -41,7 +44,7 @@ class WeDataHook(TencentCloudHook):
     lazy_modules = ("airflow_provider_cloudflows.models.wedata",)
 
     hook_name = "Tencent Cloud WeData"
-    vendor = "WeData"
+    vendor = VENDOR
     service: ClassVar[str] = "wedata"
     api_version: ClassVar[str] = "2025-08-06"
 
@@ -258,7 +261,7 @@ class WeDataHook(TencentCloudHook):
 
 def _require(name: str, value: Any, action: str) -> str:
     if value is None or str(value).strip() == "":
-        raise InvalidRequestError(f"{action} needs {name}", vendor="WeData", action=action)
+        raise InvalidRequestError(f"{action} needs {name}", vendor=VENDOR, action=action)
     return str(value)
 
 

@@ -28,7 +28,7 @@ from airflow_provider_cloudflows.runs import (
     parse_datetime,
 )
 
-VENDOR = "Cloud Infinite"
+VENDOR = "Tencent Cloud Infinite"
 
 # Repeated XML elements: xmltodict must always make these lists, also when there is exactly one.
 REPEATED_ELEMENTS = ("WorkflowExecutionList", "WorkflowExecution", "Tasks")

@@ -22,7 +22,7 @@ from airflow_provider_cloudflows.runs import (
     epoch_ms_to_datetime,
 )
 
-VENDOR = "WeData"
+VENDOR = "Tencent Cloud WeData"
 
 # One table serves runs and task runs: the run docstring spells the skip state SKIPED, the task
 # docstring SKIP; SKIPPED is accepted in case the vendor ever fixes the spelling. Skipped is final

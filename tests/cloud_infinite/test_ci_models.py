@@ -27,7 +27,7 @@ def response(xml: str):
 
 def test_documented_single_execution_field_for_field():
     run = run_from_describe(response(DOC_SINGLE), bucket="examplebucket-1250000000", run_id="x", action="Get")
-    assert run.vendor == "Cloud Infinite"
+    assert run.vendor == "Tencent Cloud Infinite"
     assert run.run_id == "37145b2919714156bd97f91dc03fa2b4"
     assert run.workflow_id == "we65e4d260e1042debdfb7e4560a19d3d"
     assert run.name is None  # <WorkflowName></WorkflowName>
@@ -174,7 +174,7 @@ def test_pause_is_not_terminal():
 
 
 def test_unknown_state_warns_once(caplog):
-    StateTable._warned.discard(("Cloud Infinite", "Hibernating"))
+    StateTable._warned.discard(("Tencent Cloud Infinite", "Hibernating"))
     with caplog.at_level(logging.WARNING):
         assert CI_STATES("Hibernating") is RunState.UNKNOWN
         assert CI_STATES("Hibernating") is RunState.UNKNOWN
@@ -199,7 +199,7 @@ def test_missing_run_id_is_an_invalid_response():
             run_id="abc",
             action="DescribeMediaWorkflowExecution",
         )
-    assert err.value.run_id == "abc" and err.value.vendor == "Cloud Infinite"
+    assert err.value.run_id == "abc" and err.value.vendor == "Tencent Cloud Infinite"
 
 
 def test_no_execution_in_a_200_is_not_found():

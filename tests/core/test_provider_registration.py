@@ -60,3 +60,14 @@ def test_secret_fields_are_marked_sensitive():
         fields = conn["conn-fields"]
         assert fields["security_token"]["schema"]["format"] == "password"
         assert "format" not in fields["region"]["schema"]
+
+
+@pytest.mark.parametrize("vendor", ["ice", "dataworks", "wedata", "cloud_infinite"])
+def test_hook_and_models_name_the_vendor_alike(vendor):
+    hooks = importlib.import_module(f"airflow_provider_cloudflows.hooks.{vendor}")
+    models = importlib.import_module(f"airflow_provider_cloudflows.models.{vendor}")
+    hook_class = next(
+        obj for name, obj in vars(hooks).items() if name.endswith("Hook") and obj.__module__ == hooks.__name__
+    )
+    assert hook_class.vendor == models.VENDOR
+    assert hook_class.vendor.startswith(("Alibaba Cloud ", "Tencent Cloud "))

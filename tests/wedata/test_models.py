@@ -27,7 +27,7 @@ def ms(value: int) -> datetime:
 
 def test_seed_run_field_for_field(seed_response):
     run = to_workflow_run(seed_response, execution_id=EXECUTION_ID, project_id=PROJECT_ID)
-    assert run.vendor == "WeData"
+    assert run.vendor == "Tencent Cloud WeData"
     assert run.run_id == EXECUTION_ID
     assert run.workflow_id == "4a6b1f5e-7e5a-11f0-ba36-b8cef6a5af5c"
     assert run.name == "orders_daily"
@@ -97,7 +97,7 @@ def test_every_documented_state(seed_response, raw, state):
 
 
 def test_unknown_state_is_not_terminal_and_warned_once(seed_response, caplog):
-    StateTable._warned.discard(("WeData", "KILLED"))
+    StateTable._warned.discard(("Tencent Cloud WeData", "KILLED"))
     seed_response["Data"]["TriggerWorkflowRun"]["ExecutionState"] = "KILLED"
     with caplog.at_level(logging.WARNING):
         for _ in range(3):
