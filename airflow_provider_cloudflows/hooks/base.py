@@ -204,9 +204,10 @@ class CloudflowsBaseHook(BaseHook):
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        if self._retry_policy_override is not None:
-            return self._retry_policy_override
-        return RetryPolicy.from_extras(self.credentials.extras)
+        if self._retry_policy_override is None:
+            # Built once: a sensor polling for hours does not re-read its extras on every call.
+            self._retry_policy_override = RetryPolicy.from_extras(self.credentials.extras)
+        return self._retry_policy_override
 
     @property
     def region(self) -> str | None:
