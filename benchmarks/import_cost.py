@@ -98,6 +98,25 @@ CHILD = textwrap.dedent(
 )
 
 
+def precompile(modules: list[str]) -> None:
+    """Write bytecode for the packages measured, as an installed wheel has it.
+
+    With PYTHONDONTWRITEBYTECODE set (common in CI images and set on our machines) an editable
+    checkout has no .pyc at all, and every sample would time compiling our sources rather than
+    importing them. Other packages' own dependencies keep whatever bytecode their install wrote.
+    """
+    import compileall
+    import importlib.util
+
+    packages = {f"{PKG}"} | {
+        ".".join(m.split(".")[:3]) if m.startswith("airflow.providers.") else m.split(".")[0] for m in modules
+    }
+    for package in sorted(packages):
+        spec = importlib.util.find_spec(package)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            compileall.compile_dir(location, quiet=1)
+
+
 def run_child(mode: str, modules: list[str], env: dict[str, str]) -> list[dict]:
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, mode, json.dumps(HEAVY), *modules],
@@ -123,6 +142,7 @@ def main() -> int:
     print_header("Import cost on top of `import airflow.sdk`", args.quick)
     modules = OURS + REFERENCES
     env = airflow_env()
+    precompile(modules)
     run_child("inline", [], env)  # warm-up: Airflow writes its config and caches on first import
 
     samples: dict[str, list[float]] = {m: [] for m in ["airflow.sdk", *modules]}
