@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, conf
 
+from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
 from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY, complete_from_event
 from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
@@ -27,7 +28,10 @@ RUN_ID_XCOM_KEY = "run_id"
 
 
 class _CloudflowsOperatorMixin:
-    hook_class: ClassVar[type[CloudflowsBaseHook]]
+    # The hook, by dotted path: DAG files import sensors and operators, and resolving the hook
+    # only when a task runs keeps the hook module and its signer out of DAG parsing.
+    hook_class_path: ClassVar[str]
+    hook_class = LazyHookClass()
     run_noun: ClassVar[str] = "run"
     conn_id: str
     region: str | None

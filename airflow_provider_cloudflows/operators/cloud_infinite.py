@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_cloudflows.hooks.cloud_infinite import MAX_PAGE_SIZE, CloudInfiniteHook
 from airflow_provider_cloudflows.links.cloud_infinite import CloudInfiniteWorkflowExecutionLink
 from airflow_provider_cloudflows.operators.base import (
     GetWorkflowRunOperator,
@@ -36,7 +35,7 @@ class CloudInfiniteGetWorkflowExecutionOperator(_BucketParams, GetWorkflowRunOpe
     :param tencentcloud_conn_id: the `tencentcloud` connection.
     """
 
-    hook_class = CloudInfiniteHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.cloud_infinite.CloudInfiniteHook"
     run_noun = "workflow execution"
     operator_extra_links = (CloudInfiniteWorkflowExecutionLink(),)
     template_fields: Sequence[str] = (*GetWorkflowRunOperator.template_fields, "bucket")
@@ -46,7 +45,7 @@ class CloudInfiniteGetWorkflowExecutionOperator(_BucketParams, GetWorkflowRunOpe
         *,
         run_id: str,
         bucket: str | None = None,
-        tencentcloud_conn_id: str = CloudInfiniteHook.default_conn_name,
+        tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(run_id=run_id, conn_id=tencentcloud_conn_id, **kwargs)
@@ -70,7 +69,7 @@ class CloudInfiniteListWorkflowExecutionsOperator(_CloudflowsOperatorMixin, Base
     List items carry no task runs (CI's list API does not return them).
     """
 
-    hook_class = CloudInfiniteHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.cloud_infinite.CloudInfiniteHook"
     run_noun = "workflow execution"
     template_fields: Sequence[str] = (
         "workflow_id",
@@ -97,7 +96,7 @@ class CloudInfiniteListWorkflowExecutionsOperator(_CloudflowsOperatorMixin, Base
         limit: int | None = None,
         bucket: str | None = None,
         region: str | None = None,
-        tencentcloud_conn_id: str = CloudInfiniteHook.default_conn_name,
+        tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -124,7 +123,6 @@ class CloudInfiniteListWorkflowExecutionsOperator(_CloudflowsOperatorMixin, Base
                 end=self.end or None,
                 job_id=self.job_id or None,
                 order_by_time=self.order_by_time,
-                size=MAX_PAGE_SIZE,
                 limit=self.limit,
                 bucket=self.bucket,
             )
@@ -146,7 +144,7 @@ class CloudInfiniteTriggerWorkflowOperator(_BucketParams, StartWorkflowRunOperat
     execution, so `on_kill` leaves it running (and logs that).
     """
 
-    hook_class = CloudInfiniteHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.cloud_infinite.CloudInfiniteHook"
     run_noun = "workflow execution"
     operator_extra_links = (CloudInfiniteWorkflowExecutionLink(),)
     template_fields: Sequence[str] = (
@@ -162,7 +160,7 @@ class CloudInfiniteTriggerWorkflowOperator(_BucketParams, StartWorkflowRunOperat
         workflow_id: str,
         object_key: str,
         bucket: str | None = None,
-        tencentcloud_conn_id: str = CloudInfiniteHook.default_conn_name,
+        tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=tencentcloud_conn_id, **kwargs)

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.hooks.dataworks import DataWorksHook, parse_instance_id
 from airflow_provider_cloudflows.links.dataworks import DataWorksWorkflowInstanceLink
 from airflow_provider_cloudflows.operators.base import (
     RUN_ID_XCOM_KEY,
@@ -30,7 +29,7 @@ class DataWorksGetWorkflowInstanceOperator(GetWorkflowRunOperator):
     :param with_task_runs: also read every task instance (default True).
     """
 
-    hook_class = DataWorksHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.dataworks.DataWorksHook"
     run_noun = "workflow instance"
     operator_extra_links = (DataWorksWorkflowInstanceLink(),)
 
@@ -38,7 +37,7 @@ class DataWorksGetWorkflowInstanceOperator(GetWorkflowRunOperator):
         self,
         *,
         instance_id: int | str,
-        alibabacloud_conn_id: str = DataWorksHook.default_conn_name,
+        alibabacloud_conn_id: str = "alibabacloud_default",
         with_task_runs: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -78,7 +77,7 @@ class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
     `timeout`, `success_states` and `failure_states`.
     """
 
-    hook_class = DataWorksHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.dataworks.DataWorksHook"
     run_noun = "workflow instance"
     operator_extra_links = (DataWorksWorkflowInstanceLink(),)
     template_fields: Sequence[str] = (
@@ -111,7 +110,7 @@ class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
         tags: list[dict[str, str]] | None = None,
         auto_start: bool | None = None,
         create_timeout: float = 600.0,
-        alibabacloud_conn_id: str = DataWorksHook.default_conn_name,
+        alibabacloud_conn_id: str = "alibabacloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=alibabacloud_conn_id, **kwargs)
@@ -205,6 +204,8 @@ class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
         index: int = 0,
         deadline: float | None = None,
     ) -> Any:
+        from airflow_provider_cloudflows.hooks.dataworks import parse_instance_id
+
         ids = [parse_instance_id(i) for i in instance_ids or [event.get("run_id")]]
         self.started_instance_ids = ids
         # Raises on failure or timeout; pushes the finished instance under `run` / `task_runs`.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.hooks.ice import IceHook
 from airflow_provider_cloudflows.links.ice import IceWorkflowTaskLink
 from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
 from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY
@@ -13,6 +12,8 @@ from airflow_provider_cloudflows.sensors.ice import IceArgumentNames
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_cloudflows.hooks.ice import IceHook
 
 
 class IceGetWorkflowTaskOperator(IceArgumentNames, GetWorkflowRunOperator):
@@ -22,7 +23,7 @@ class IceGetWorkflowTaskOperator(IceArgumentNames, GetWorkflowRunOperator):
     :param alibabacloud_conn_id: the `alibabacloud` connection (templated).
     """
 
-    hook_class = IceHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.ice.IceHook"
     run_noun = "workflow task"
     template_fields: Sequence[str] = ("workflow_task_id", "alibabacloud_conn_id", "region")
     operator_extra_links = (IceWorkflowTaskLink(),)
@@ -31,7 +32,7 @@ class IceGetWorkflowTaskOperator(IceArgumentNames, GetWorkflowRunOperator):
         self,
         *,
         workflow_task_id: str,
-        alibabacloud_conn_id: str = IceHook.default_conn_name,
+        alibabacloud_conn_id: str = "alibabacloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(run_id=workflow_task_id, conn_id=alibabacloud_conn_id, **kwargs)
@@ -53,7 +54,7 @@ class IceStartWorkflowOperator(IceArgumentNames, StartWorkflowRunOperator):
     stop a classic workflow task, so killing this Airflow task leaves the ICE task running.
     """
 
-    hook_class = IceHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.ice.IceHook"
     run_noun = "workflow task"
     template_fields: Sequence[str] = (
         "workflow_id",
@@ -72,7 +73,7 @@ class IceStartWorkflowOperator(IceArgumentNames, StartWorkflowRunOperator):
         task_input: Mapping[str, Any] | str,
         user_data: Mapping[str, Any] | str | None = None,
         skip_input_verification: bool | None = None,
-        alibabacloud_conn_id: str = IceHook.default_conn_name,
+        alibabacloud_conn_id: str = "alibabacloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=alibabacloud_conn_id, **kwargs)

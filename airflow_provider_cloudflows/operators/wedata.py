@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from airflow_provider_cloudflows.hooks.wedata import WeDataHook
 from airflow_provider_cloudflows.links.wedata import WeDataWorkflowRunLink
 from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
 from airflow_provider_cloudflows.sensors.wedata import ExecutionIdAlias, TencentCloudConnIdAlias
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_cloudflows.hooks.wedata import WeDataHook
 
 
 class WeDataGetWorkflowRunOperator(ExecutionIdAlias, TencentCloudConnIdAlias, GetWorkflowRunOperator):
@@ -22,7 +23,7 @@ class WeDataGetWorkflowRunOperator(ExecutionIdAlias, TencentCloudConnIdAlias, Ge
     :param tencentcloud_conn_id: the `tencentcloud` connection.
     """
 
-    hook_class = WeDataHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.wedata.WeDataHook"
     run_noun = "workflow run"
     template_fields: Sequence[str] = ("execution_id", "project_id", "tencentcloud_conn_id", "region")
     operator_extra_links = (WeDataWorkflowRunLink(),)
@@ -32,7 +33,7 @@ class WeDataGetWorkflowRunOperator(ExecutionIdAlias, TencentCloudConnIdAlias, Ge
         *,
         execution_id: str,
         project_id: str | int,
-        tencentcloud_conn_id: str = WeDataHook.default_conn_name,
+        tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(run_id=execution_id, conn_id=tencentcloud_conn_id, **kwargs)
@@ -57,7 +58,7 @@ class WeDataStartWorkflowRunOperator(TencentCloudConnIdAlias, StartWorkflowRunOp
     remote run is stopped with KillTriggerWorkflowRuns.
     """
 
-    hook_class = WeDataHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.wedata.WeDataHook"
     run_noun = "workflow run"
     template_fields: Sequence[str] = (
         "project_id",
@@ -77,7 +78,7 @@ class WeDataStartWorkflowRunOperator(TencentCloudConnIdAlias, StartWorkflowRunOp
         workflow_id: str,
         workflow_params: Mapping[str, Any] | None = None,
         task_ids: Sequence[str] | None = None,
-        tencentcloud_conn_id: str = WeDataHook.default_conn_name,
+        tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=tencentcloud_conn_id, **kwargs)
@@ -88,7 +89,7 @@ class WeDataStartWorkflowRunOperator(TencentCloudConnIdAlias, StartWorkflowRunOp
 
     @property
     def wedata_hook(self) -> WeDataHook:
-        return cast(WeDataHook, self.hook)
+        return cast("WeDataHook", self.hook)
 
     def run_params(self) -> dict[str, Any]:
         return {"project_id": str(self.project_id)}

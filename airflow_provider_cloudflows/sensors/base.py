@@ -18,6 +18,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_cloudflows.errors import CloudflowsError
+from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
 from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
 
@@ -47,7 +48,10 @@ class WorkflowRunSensor(BaseSensorOperator):
     On success the run (with its task runs) is the sensor's XCom return value.
     """
 
-    hook_class: ClassVar[type[CloudflowsBaseHook]]
+    # The hook, by dotted path: DAG files import sensors and operators, and resolving the hook
+    # only when a task runs keeps the hook module and its signer out of DAG parsing.
+    hook_class_path: ClassVar[str]
+    hook_class = LazyHookClass()
     run_noun: ClassVar[str] = "run"
     template_fields: Sequence[str] = ("run_id", "conn_id", "region", "success_states", "failure_states")
     ui_color = "#e8f4fd"

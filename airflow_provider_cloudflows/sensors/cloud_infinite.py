@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, PokeReturnValue
 
-from airflow_provider_cloudflows.hooks.cloud_infinite import CloudInfiniteHook
 from airflow_provider_cloudflows.links.cloud_infinite import CloudInfiniteWorkflowExecutionLink
 from airflow_provider_cloudflows.operators.base import RUN_ID_XCOM_KEY
 from airflow_provider_cloudflows.sensors.base import WorkflowRunSensor
@@ -52,7 +51,7 @@ class CloudInfiniteWorkflowExecutionSensor(WorkflowRunSensor):
     return value.
     """
 
-    hook_class = CloudInfiniteHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.cloud_infinite.CloudInfiniteHook"
     run_noun = "workflow execution"
     operator_extra_links = (CloudInfiniteWorkflowExecutionLink(),)
     template_fields: Sequence[str] = (
@@ -71,7 +70,7 @@ class CloudInfiniteWorkflowExecutionSensor(WorkflowRunSensor):
         object_key: str | None = None,
         created_after: datetime | str | None = None,
         bucket: str | None = None,
-        tencentcloud_conn_id: str = CloudInfiniteHook.default_conn_name,
+        tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
         if bool(run_id) == bool(workflow_id or object_key):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.hooks.dataworks import DataWorksHook, parse_instance_id
 from airflow_provider_cloudflows.links.dataworks import DataWorksWorkflowInstanceLink
 from airflow_provider_cloudflows.sensors.base import WorkflowRunSensor
 
@@ -31,7 +30,7 @@ class DataWorksWorkflowInstanceSensor(WorkflowRunSensor):
     See WorkflowRunSensor for `success_states`, `failure_states`, `region` and `deferrable`.
     """
 
-    hook_class = DataWorksHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.dataworks.DataWorksHook"
     run_noun = "workflow instance"
     operator_extra_links = (DataWorksWorkflowInstanceLink(),)
 
@@ -39,7 +38,7 @@ class DataWorksWorkflowInstanceSensor(WorkflowRunSensor):
         self,
         *,
         instance_id: int | str,
-        alibabacloud_conn_id: str = DataWorksHook.default_conn_name,
+        alibabacloud_conn_id: str = "alibabacloud_default",
         with_task_runs: bool | None = None,
         **kwargs: Any,
     ) -> None:
@@ -61,6 +60,8 @@ class DataWorksWorkflowInstanceSensor(WorkflowRunSensor):
         return {"with_task_runs": sorted(finished)}
 
     def execute(self, context: Context) -> Any:
+        from airflow_provider_cloudflows.hooks.dataworks import parse_instance_id
+
         # Templates render ids as text; the trigger and XCom should carry the integer DataWorks uses.
         self.run_id = parse_instance_id(self.run_id)
         return super().execute(context)

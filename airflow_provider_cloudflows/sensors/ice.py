@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.hooks.ice import IceHook
 from airflow_provider_cloudflows.links.ice import IceWorkflowTaskLink
 from airflow_provider_cloudflows.sensors.base import WorkflowRunSensor
+
+if TYPE_CHECKING:
+    pass
 
 
 class IceArgumentNames:
@@ -53,7 +55,7 @@ class IceWorkflowTaskSensor(IceArgumentNames, WorkflowRunSensor):
     tasks created within the last year.
     """
 
-    hook_class = IceHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.ice.IceHook"
     run_noun = "workflow task"
     template_fields: Sequence[str] = (
         "workflow_task_id",
@@ -68,7 +70,7 @@ class IceWorkflowTaskSensor(IceArgumentNames, WorkflowRunSensor):
         self,
         *,
         workflow_task_id: str,
-        alibabacloud_conn_id: str = IceHook.default_conn_name,
+        alibabacloud_conn_id: str = "alibabacloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(run_id=workflow_task_id, conn_id=alibabacloud_conn_id, **kwargs)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.hooks.wedata import WeDataHook
 from airflow_provider_cloudflows.links.wedata import WeDataWorkflowRunLink
 from airflow_provider_cloudflows.sensors.base import WorkflowRunSensor
+
+if TYPE_CHECKING:
+    pass
 
 
 class TencentCloudConnIdAlias:
@@ -52,7 +54,7 @@ class WeDataWorkflowRunSensor(ExecutionIdAlias, TencentCloudConnIdAlias, Workflo
     mode, soft_fail, region...). On success the run, with its task runs, is the XCom return value.
     """
 
-    hook_class = WeDataHook
+    hook_class_path = "airflow_provider_cloudflows.hooks.wedata.WeDataHook"
     run_noun = "workflow run"
     template_fields: Sequence[str] = (
         "execution_id",
@@ -69,7 +71,7 @@ class WeDataWorkflowRunSensor(ExecutionIdAlias, TencentCloudConnIdAlias, Workflo
         *,
         execution_id: str,
         project_id: str | int,
-        tencentcloud_conn_id: str = WeDataHook.default_conn_name,
+        tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(run_id=execution_id, conn_id=tencentcloud_conn_id, **kwargs)

@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_cloudflows.get_provider_info import get_provider_info
 
 CONN_TYPES = {"alibabacloud", "tencentcloud"}
+VENDORS = ("ice", "dataworks", "wedata", "cloud_infinite")
 
 
 def test_provider_info_matches_airflows_schema():
@@ -71,3 +72,28 @@ def test_hook_and_models_name_the_vendor_alike(vendor):
     )
     assert hook_class.vendor == models.VENDOR
     assert hook_class.vendor.startswith(("Alibaba Cloud ", "Tencent Cloud "))
+
+
+def test_dag_files_importing_sensors_and_operators_do_not_load_hooks_or_models():
+    """DAG parsing pays for every import; hooks, signers and models load only when a task runs."""
+    import subprocess
+    import sys
+
+    modules = [
+        f"airflow_provider_cloudflows.{kind}.{v}" for kind in ("sensors", "operators") for v in VENDORS
+    ]
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + "print(sorted(m for m in sys.modules if m.startswith(('airflow_provider_cloudflows.hooks', "
+        "'airflow_provider_cloudflows.models', 'airflow_provider_cloudflows.auth', 'xmltodict'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1].replace("'", '"')))
+    # The provider info (read by Airflow itself) declares the connection forms: a small pure module.
+    assert loaded <= {
+        "airflow_provider_cloudflows.hooks",
+        "airflow_provider_cloudflows.hooks.connection_form",
+    }
