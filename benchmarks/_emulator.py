@@ -52,12 +52,9 @@ def frozen(spec: dict[str, Any], step: int = 1) -> dict[str, Any]:
 
     Every read then returns the same payload, so each client parses exactly the same bytes.
     """
-    spec = dict(spec, advance="poll")
-    spec["states"] = [spec["states"][min(step, len(spec["states"]) - 1)]]
-    spec["task_runs"] = [
-        dict(task, states=[task["states"][min(step, len(task["states"]) - 1)]]) for task in spec["task_runs"]
-    ]
-    return spec
+    from airflow_provider_cloudflows.emulator.services.base import held_at
+
+    return held_at(spec, step)
 
 
 def rss_kib() -> int:

@@ -19,7 +19,7 @@ restart: every first poll is queued at the same moment. `--pools 64,256` repeats
 request slots / pool connections (the pool size that used to be the default was 256).
 
 Designs:
-- ours: `WorkflowRunTrigger` with `WeDataHook` (one shared httpx.AsyncClient per loop, at most
+- ours: `WorkflowRunTrigger` with `WeDataHook` (one shared connection pool per loop, at most
   `MAX_CONCURRENT_REQUESTS` requests in flight).
 - naive: what a trigger built on the official SDK looks like: one `WedataClient` per trigger,
   each call through `asyncio.to_thread` (the loop's default thread pool).
@@ -133,13 +133,13 @@ async def _scenario(
         import httpx
 
         from airflow_provider_cloudflows.hooks import base
+        from airflow_provider_cloudflows.hooks.transport import ProxyRouter
 
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=60)
         base._request_slots[asyncio.get_running_loop()] = asyncio.Semaphore(pool)
-        base._async_clients[asyncio.get_running_loop()] = httpx.AsyncClient(
-            timeout=base.DEFAULT_TIMEOUT,
-            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=60),
-            headers={"User-Agent": base.USER_AGENT},
-        )
+        base._async_routers[asyncio.get_running_loop()] = ProxyRouter(
+            lambda proxy: httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
+        ).prepare()
 
     if design == "ours":
 

@@ -1,4 +1,4 @@
-"""The shared hook core: connection -> credentials, one HTTP client per hook, retries, errors.
+"""The shared hook core: connection -> credentials, one connection pool per hook, retries, errors.
 
 Vendor hooks only describe requests (`ApiRequest`) and decode responses; everything that is the
 same for all four APIs lives here, once.
@@ -27,12 +27,12 @@ from airflow_provider_cloudflows.errors import (
 )
 from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation, T
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
+from airflow_provider_cloudflows.hooks.transport import DEFAULT_HEADERS, ProxyRouter, asend, send, sign
 from airflow_provider_cloudflows.runs import WorkflowRun
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-USER_AGENT = "airflow-provider-cloudflows"
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,12 @@ class CloudCredentials:
     extras: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-# One AsyncClient per event loop, shared by every hook on that loop: a triggerer may hold
-# thousands of waiting runs, and each needs no connection pool of its own. Signing is per
-# request (`auth=`), so sharing a client never shares credentials.
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-    weakref.WeakKeyDictionary()
-)
+# One set of async transports (connection pools) per event loop, shared by every hook on that
+# loop: a triggerer may hold thousands of waiting runs, and each needs no pool of its own.
+# Signing is per request, so sharing a pool never shares credentials.
+_async_routers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, ProxyRouter[httpx.AsyncBaseTransport]
+] = weakref.WeakKeyDictionary()
 # Requests in flight per event loop, and the shared pool's size. Kept small on purpose: httpcore's
 # pool does O(connections^2 + queued x connections) work on every request start and end, so with
 # 256 connections a burst of 1,000 first polls (a triggerer restart) cost ~1 s of CPU per poll;
@@ -61,6 +61,11 @@ _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.Async
 MAX_CONCURRENT_REQUESTS = 16
 _request_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
+)
+_ASYNC_LIMITS = httpx.Limits(
+    max_connections=MAX_CONCURRENT_REQUESTS,
+    max_keepalive_connections=MAX_CONCURRENT_REQUESTS,
+    keepalive_expiry=60,
 )
 
 
@@ -78,42 +83,37 @@ def response_preview(response: httpx.Response, limit: int = 200) -> str:
     return f"HTTP {response.status_code} {text!r}"
 
 
-def _new_async_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=DEFAULT_TIMEOUT,
-        limits=httpx.Limits(
-            max_connections=MAX_CONCURRENT_REQUESTS,
-            max_keepalive_connections=MAX_CONCURRENT_REQUESTS,
-            keepalive_expiry=60,
-        ),
-        headers={"User-Agent": USER_AGENT},
+def _new_async_router() -> ProxyRouter[httpx.AsyncBaseTransport]:
+    router: ProxyRouter[httpx.AsyncBaseTransport] = ProxyRouter(
+        lambda proxy: httpx.AsyncHTTPTransport(limits=_ASYNC_LIMITS, proxy=proxy)
     )
+    return router.prepare()
 
 
-def shared_async_client() -> httpx.AsyncClient:
+def _shared_async_router() -> ProxyRouter[httpx.AsyncBaseTransport]:
     loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None or client.is_closed:
-        client = _async_clients[loop] = _new_async_client()
-    return client
+    router = _async_routers.get(loop)
+    if router is None:
+        router = _async_routers[loop] = _new_async_router()
+    return router
 
 
-async def warm_shared_async_client() -> None:
-    """Create this loop's shared client in a worker thread if it has none yet.
+def shared_async_transport(url: httpx.URL) -> httpx.AsyncBaseTransport:
+    """The transport this event loop uses for `url` (shared by every hook on the loop)."""
+    return _shared_async_router()(url)
 
-    Building a client builds its TLS context, which reads the CA bundle from disk: tens of
+
+async def warm_shared_async_transport() -> None:
+    """Create this loop's shared transports in a worker thread if it has none yet.
+
+    Building a transport builds its TLS context, which reads the CA bundle from disk: tens of
     milliseconds that would otherwise stall every other trigger on the triggerer's loop.
     """
     loop = asyncio.get_running_loop()
-    current = _async_clients.get(loop)
-    if current is not None and not current.is_closed:
+    if loop in _async_routers:
         return
-    client = await asyncio.to_thread(_new_async_client)
-    current = _async_clients.get(loop)
-    if current is None or current.is_closed:
-        _async_clients[loop] = client
-    else:  # another coroutine won the race
-        await client.aclose()
+    router = await asyncio.to_thread(_new_async_router)
+    _async_routers.setdefault(loop, router)  # another coroutine may have won the race
 
 
 def shared_request_slots() -> asyncio.Semaphore:
@@ -157,6 +157,7 @@ class CloudflowsBaseHook(BaseHook):
         self._endpoint_override = endpoint
         self._retry_policy_override = retry_policy
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0)) if timeout else DEFAULT_TIMEOUT
+        self._timeout_extension = self._timeout.as_dict()
         self._credentials: CloudCredentials | None = None
         self._auth: httpx.Auth | None = None
         self.sleep: Callable[[float], None] = time.sleep
@@ -232,19 +233,24 @@ class CloudflowsBaseHook(BaseHook):
     # -- transport ------------------------------------------------------------------------------
 
     @cached_property
-    def client(self) -> httpx.Client:
-        """One keep-alive client per hook instance."""
-        return httpx.Client(timeout=self._timeout, headers={"User-Agent": USER_AGENT})
+    def transport(self) -> ProxyRouter[httpx.BaseTransport]:
+        """This hook's keep-alive connection pools (one, plus one per proxy in use): url -> transport."""
+        return ProxyRouter(lambda proxy: httpx.HTTPTransport(proxy=proxy))
 
     def close(self) -> None:
-        if "client" in self.__dict__:
-            self.client.close()
-            del self.__dict__["client"]
+        router = self.__dict__.pop("transport", None)
+        for transport in getattr(router, "transports", ()):
+            transport.close()
 
-    def _build_http_request(self, client: httpx.Client | httpx.AsyncClient, req: ApiRequest) -> httpx.Request:
-        return client.build_request(
-            req.method, req.url, headers=req.headers, content=req.content, timeout=self._timeout
+    def _signed_request(self, req: ApiRequest) -> httpx.Request:
+        request = httpx.Request(
+            req.method,
+            req.url,
+            headers={**DEFAULT_HEADERS, **req.headers},
+            content=req.content,
+            extensions={"timeout": self._timeout_extension},
         )
+        return sign(self.auth, request)
 
     def call(self, req: ApiRequest) -> Any:
         """Send one request with retries and return the decoded payload."""
@@ -253,26 +259,27 @@ class CloudflowsBaseHook(BaseHook):
         while True:
             attempt += 1
             try:
-                response = self.client.send(self._build_http_request(self.client, req), auth=self.auth)
-                return self._decode(req, response)
+                request = self._signed_request(req)
+                return self._decode(req, send(self.transport(request.url), request))
             except Exception as exc:
                 self.sleep(self._wait_before_retry(req, exc, attempt, policy))
 
-    async def async_client(self) -> httpx.AsyncClient:
-        """The client for async calls: by default the one shared by every hook on this event loop."""
-        await warm_shared_async_client()
-        return shared_async_client()
+    async def async_transport(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        """The transport for async calls: by default the one shared by every hook on this loop."""
+        return shared_async_transport(url)
 
     async def acall(self, req: ApiRequest) -> Any:
         await self.aload_credentials()
+        await warm_shared_async_transport()
         policy = self.retry_policy
-        client = await self.async_client()
         attempt = 0
         while True:
             attempt += 1
             try:
+                request = self._signed_request(req)
+                transport = await self.async_transport(request.url)
                 async with shared_request_slots():
-                    response = await client.send(self._build_http_request(client, req), auth=self.auth)
+                    response = await asend(transport, request)
                 return self._decode(req, response)
             except Exception as exc:
                 await self.asleep(self._wait_before_retry(req, exc, attempt, policy))
@@ -325,7 +332,7 @@ class CloudflowsBaseHook(BaseHook):
     # -- operations -----------------------------------------------------------------------------
 
     def run_operation(self, operation: Operation[T]) -> T:
-        """Drive a vendor operation with the sync client."""
+        """Drive a vendor operation with this hook's own (sync) connection pool."""
         try:
             req = next(operation)
             while True:
@@ -334,7 +341,7 @@ class CloudflowsBaseHook(BaseHook):
             return done.value
 
     async def arun_operation(self, operation: Operation[T]) -> T:
-        """Drive the same operation with the shared async client (never blocks the loop)."""
+        """Drive the same operation on the loop's shared async pool (never blocks the loop)."""
         await self.aload_credentials()
         try:
             req = next(operation)

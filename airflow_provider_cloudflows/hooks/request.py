@@ -29,6 +29,6 @@ class ApiRequest:
 
 
 # A vendor operation is a generator: it yields ApiRequests, receives each decoded payload, and
-# returns its result. The hook drives it with a sync or an async client, so multi-call
+# returns its result. The hook drives it with a sync or an async transport, so multi-call
 # operations (a run, then every page of its task runs) are written once.
 Operation = Generator[ApiRequest, Any, T]

@@ -70,7 +70,7 @@ class WeDataHook(TencentCloudHook):
     async def aget_run(
         self, execution_id: str, project_id: str | int | None = None, **params: Any
     ) -> WorkflowRun:
-        """The same as `get_run`, on the shared async client (used by the trigger)."""
+        """The same as `get_run`, on the shared async pool (used by the trigger)."""
         try:
             return await super().aget_run(execution_id, project_id=project_id, **params)
         except NotFoundError as err:

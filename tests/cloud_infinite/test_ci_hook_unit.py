@@ -42,7 +42,8 @@ def make_hook(
 ) -> tuple[CloudInfiniteHook, SignedMock]:
     mock = SignedMock(answer)
     hook = CloudInfiniteHook(retry_policy=FAST, **kwargs)
-    hook.__dict__["client"] = httpx.Client(transport=httpx.MockTransport(mock))
+    transport = httpx.MockTransport(mock)
+    hook.__dict__["transport"] = lambda _url: transport
     hook.sleep = lambda _s: None
     return hook, mock
 

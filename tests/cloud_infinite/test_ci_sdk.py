@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from ci_support import REGION
 
+from airflow_provider_cloudflows.emulator.services.base import held_at
 from airflow_provider_cloudflows.emulator.services.cloud_infinite import (
     DEMO_BUCKET,
     DEMO_WORKFLOW_ID,
@@ -25,14 +26,8 @@ RUN_ID = "i" + "c" * 32
 
 @pytest.fixture
 def emulator(emulator):
-    # A finished execution: every read sees the same state.
-    emulator.control.script_runs(
-        [
-            execution_spec(
-                RUN_ID, object_key="in/sdk.mp4", outcome="Failed", advance="time", step_seconds=0.001
-            )
-        ]
-    )
+    # A finished execution from the first read on: every read sees the same state.
+    emulator.control.script_runs([held_at(execution_spec(RUN_ID, object_key="in/sdk.mp4", outcome="Failed"))])
     logging.getLogger("qcloud_cos").setLevel(logging.WARNING)
     return emulator
 

@@ -10,6 +10,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, TaskDeferred
 
 import airflow_provider_cloudflows.links.base as links_base
+from airflow_provider_cloudflows.emulator.services.base import held_at
 from airflow_provider_cloudflows.emulator.services.cloud_infinite import (
     DEMO_BUCKET,
     DEMO_WORKFLOW_ID,
@@ -31,7 +32,7 @@ KEY = "in/upload.mp4"
 
 
 def finished(run_id: str = RUN, outcome: str = "Success", **kwargs):
-    return execution_spec(run_id, outcome=outcome, advance="time", step_seconds=0.001, **kwargs)
+    return held_at(execution_spec(run_id, outcome=outcome, **kwargs))
 
 
 def running(run_id: str = RUN, **kwargs):

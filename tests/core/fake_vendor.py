@@ -99,16 +99,11 @@ class FakeHook(CloudflowsBaseHook):
     def _build_auth(self, credentials: CloudCredentials) -> httpx.Auth:
         return _HeaderAuth(credentials.secret)
 
-    @property
-    def client(self) -> httpx.Client:  # type: ignore[override]
-        if not hasattr(self, "_fake_client"):
-            self._fake_client = httpx.Client(transport=httpx.MockTransport(self.backend.handle))
-        return self._fake_client
+    def transport(self, url: httpx.URL) -> httpx.MockTransport:  # type: ignore[override]
+        return httpx.MockTransport(self.backend.handle)
 
-    async def async_client(self) -> httpx.AsyncClient:  # type: ignore[override]
-        if not hasattr(self, "_fake_async_client"):
-            self._fake_async_client = httpx.AsyncClient(transport=httpx.MockTransport(self.backend.handle))
-        return self._fake_async_client
+    async def async_transport(self, url: httpx.URL) -> httpx.MockTransport:
+        return httpx.MockTransport(self.backend.handle)
 
     def _decode(self, request: ApiRequest, response: httpx.Response) -> Any:
         try:

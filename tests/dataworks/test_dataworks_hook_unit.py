@@ -78,12 +78,12 @@ def make_hook(
     handler: SignedDataWorksMock, monkeypatch: pytest.MonkeyPatch | None = None, **kwargs: Any
 ) -> DataWorksHook:
     hook = DataWorksHook(retry_policy=kwargs.pop("retry_policy", FAST), **kwargs)
-    hook.__dict__["client"] = httpx.Client(transport=httpx.MockTransport(handler))
+    transport = httpx.MockTransport(handler)
+    hook.__dict__["transport"] = lambda _url: transport
     hook.sleeps = []
     hook.sleep = hook.sleeps.append
     if monkeypatch is not None:
-        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        monkeypatch.setattr(base_module, "shared_async_client", lambda: client)
+        monkeypatch.setattr(base_module, "shared_async_transport", lambda _url: transport)
 
         async def asleep(seconds: float) -> None:
             hook.sleeps.append(seconds)

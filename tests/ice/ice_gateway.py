@@ -64,6 +64,7 @@ def conn_json(secret: str = SECRET, **extra: object) -> str:
 
 def hook_with(gateway: Gateway, **kwargs: object) -> IceHook:
     hook = IceHook(retry_policy=FAST, **kwargs)
-    hook.__dict__["client"] = httpx.Client(transport=httpx.MockTransport(gateway))
+    transport = httpx.MockTransport(gateway)
+    hook.__dict__["transport"] = lambda _url: transport
     hook.sleep = lambda _s: None
     return hook

@@ -60,8 +60,25 @@ class Seen:
     def capture(self, request: httpx.Request) -> None:
         self.sent_headers.append({k.lower(): v for k, v in request.headers.items()})
 
-    async def acapture(self, request: httpx.Request) -> None:
-        self.capture(request)
+    def wrap(self, transport: Any) -> Any:
+        """The same transport, recording the headers of every request sent through it."""
+        seen = self
+
+        class Recording(httpx.BaseTransport, httpx.AsyncBaseTransport):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                seen.capture(request)
+                return transport.handle_request(request)
+
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                seen.capture(request)
+                return await transport.handle_async_request(request)
+
+        return Recording()
+
+    def watch(self, hook: Any) -> None:
+        """Record every request `hook` sends on its own (sync) transport."""
+        router = hook.transport
+        hook.__dict__["transport"] = lambda url: self.wrap(router(url))
 
     def add(self, *values: Any) -> None:
         for value in values:
@@ -99,7 +116,7 @@ def _xcoms(ti: mock.MagicMock) -> list[Any]:
 def _poke_flow(vendor: VendorCase, run_id: str, seen: Seen) -> None:
     ti = mock.MagicMock()
     sensor = vendor.sensor(run_id, poke_interval=0.01, timeout=30, mode="poke")
-    sensor.hook.client.event_hooks["request"].append(seen.capture)
+    seen.watch(sensor.hook)
     seen.add(
         repr(sensor.hook), repr(sensor.hook.credentials), repr(vars(sensor.hook)), repr(sensor.hook.auth)
     )
@@ -115,17 +132,15 @@ def _poke_flow(vendor: VendorCase, run_id: str, seen: Seen) -> None:
 def _deferred_flow(vendor: VendorCase, run_id: str, seen: Seen) -> None:
     ti = mock.MagicMock()
     sensor = vendor.sensor(run_id, poke_interval=0.01, timeout=30, deferrable=True)
-    sensor.hook.client.event_hooks["request"].append(seen.capture)
+    seen.watch(sensor.hook)
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute({"ti": ti})
     trigger = deferred.value.trigger
     seen.add(json.dumps(trigger.serialize()), repr(trigger))
 
-    async def run() -> list[dict[str, Any]]:
-        hook_base.shared_async_client().event_hooks["request"].append(seen.acapture)
-        return await collect_events(trigger, 30)
-
-    events = asyncio.run(run())
+    shared = hook_base.shared_async_transport
+    with mock.patch.object(hook_base, "shared_async_transport", lambda url: seen.wrap(shared(url))):
+        events = asyncio.run(collect_events(trigger, 30))
     seen.add(*map(json.dumps, events))
     try:
         value = sensor.execute_complete({"ti": ti}, events[0])
@@ -168,7 +183,7 @@ def test_no_secret_token_or_signature_leaves_the_signer(
         vendor.conn_env, vendor.connection_json(emulator, login=key_id, password="wrong-secret", **extra)
     )
     hook = vendor.hook_class()()
-    hook.client.event_hooks["request"].append(seen.capture)
+    seen.watch(hook)
     with pytest.raises(CloudflowsError) as rejected:
         hook.get_run(specs[0][0], **vendor.run_params)
     seen.add_error(rejected.value)

@@ -39,10 +39,9 @@ def make_hook(
 ) -> tuple[WeDataHook, SignedMock]:
     mock = SignedMock(answer)
     hook = WeDataHook(retry_policy=FAST, **kwargs)
-    hook.__dict__["client"] = httpx.Client(transport=httpx.MockTransport(mock))
-    monkeypatch.setattr(
-        base_module, "shared_async_client", lambda: httpx.AsyncClient(transport=httpx.MockTransport(mock))
-    )
+    transport = httpx.MockTransport(mock)
+    hook.__dict__["transport"] = lambda _url: transport
+    monkeypatch.setattr(base_module, "shared_async_transport", lambda _url: transport)
     return hook, mock
 
 

@@ -47,9 +47,7 @@ class Vendor:
         self.polls = 0
         self.mock = SignedMock(self.answer)
         transport = httpx.MockTransport(self.mock)
-        monkeypatch.setattr(
-            base_module, "shared_async_client", lambda: httpx.AsyncClient(transport=transport)
-        )
+        monkeypatch.setattr(base_module, "shared_async_transport", lambda _url: transport)
         self.transport = transport
 
     def answer(self, action: str, body: dict[str, Any]) -> httpx.Response:
@@ -66,9 +64,9 @@ class Vendor:
         raise AssertionError(action)
 
     def attach(self, task: Any) -> Any:
-        """Give an operator a hook whose sync client goes to this vendor."""
+        """Give an operator a hook whose sync requests go to this vendor."""
         hook = task.hook_class(task.conn_id, retry_policy=FAST, **task.hook_params())
-        hook.__dict__["client"] = httpx.Client(transport=self.transport)
+        hook.__dict__["transport"] = lambda _url: self.transport
         task.__dict__["hook"] = hook
         return task
 
@@ -384,7 +382,7 @@ def test_trigger_keeps_polling_through_throttling(monkeypatch):
     answers = iter([api3_error("RequestLimitExceeded")] * 3 + [api3_body(run_response("SUCCESS"))])
     signed = SignedMock(lambda action, body: next(answers))
     transport = httpx.MockTransport(signed)
-    monkeypatch.setattr(base_module, "shared_async_client", lambda: httpx.AsyncClient(transport=transport))
+    monkeypatch.setattr(base_module, "shared_async_transport", lambda _url: transport)
     trigger = sensor(deferrable=True).build_trigger(deadline=None)
     trigger.poll_interval = 0.01
 

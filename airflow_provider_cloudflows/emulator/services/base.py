@@ -375,3 +375,21 @@ class Service:
 
 def json_bytes(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def held_at(spec: dict[str, Any], step: int = -1) -> dict[str, Any]:
+    """A run spec held at one step of its script (the run and each task run) for every read.
+
+    `held_at(spec)` is a run that is already finished at its first read, whatever the machine's
+    speed: no poll count or clock decides what a test sees.
+    """
+
+    def at(states: list[Any]) -> list[Any]:
+        return [states[step if step < 0 else min(step, len(states) - 1)]]
+
+    return dict(
+        spec,
+        advance="poll",
+        states=at(spec["states"]),
+        task_runs=[dict(task, states=at(task["states"])) for task in spec.get("task_runs", [])],
+    )
