@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +14,16 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+
+# Triggers on one event loop that wait through the same connection share one hook (credentials,
+# signer, retry policy): 5,000 waiting runs would otherwise hold 5,000 copies, look the same
+# connection up 5,000 times, and give the garbage collector that much more to walk. A hook is
+# handed to new triggers for HOOK_REUSE_SECONDS at most, so an edited connection reaches every
+# trigger deferred after that.
+HOOK_REUSE_SECONDS = 60.0
+_shared_hooks: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, tuple[float, asyncio.Future[Any]]]
+] = weakref.WeakKeyDictionary()
 
 
 class WorkflowRunTrigger(BaseTrigger):
@@ -51,6 +64,7 @@ class WorkflowRunTrigger(BaseTrigger):
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.fail_on_pause = fail_on_pause
         self.run_noun = run_noun
+        self._last_summary: str | None = None
 
     @classmethod
     def for_task(
@@ -103,42 +117,35 @@ class WorkflowRunTrigger(BaseTrigger):
         hook.preload()
         return hook
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    async def _new_hook(self) -> Any:
         # Imports run in a worker thread: on a busy triggerer a first import of a vendor's models
         # would otherwise block every other trigger's loop for a noticeable time.
         hook = await asyncio.to_thread(self._build_hook)
-        last_summary: str | None = None
+        with contextlib.suppress(CloudflowsError):  # a bad connection is reported by the first poll
+            await hook.aload_credentials()
+        return hook
+
+    async def _shared_hook(self) -> Any:
+        hooks = _shared_hooks.setdefault(asyncio.get_running_loop(), {})
+        key = json.dumps([self.hook_class_path, self.conn_id, self.hook_params], sort_keys=True, default=str)
+        now = time.monotonic()
+        entry = hooks.get(key)
+        if entry is None or now - entry[0] >= HOOK_REUSE_SECONDS:
+            entry = hooks[key] = (now, asyncio.ensure_future(self._new_hook()))
+        try:
+            return await asyncio.shield(entry[1])
+        except Exception:
+            if hooks.get(key) is entry:  # the next trigger tries again
+                del hooks[key]
+            raise
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = await self._shared_hook()
         while True:
-            try:
-                run = await hook.aget_run(self.run_id, **self.run_params)
-            except CloudflowsError as err:
-                if not err.retryable:
-                    yield TriggerEvent(self._event("error", message=str(err)))
-                    return
-                self.log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, self.run_id, err)
-            else:
-                verdict = judge(
-                    run,
-                    success_states=self.success_states,
-                    failure_states=self.failure_states,
-                    fail_on_pause=self.fail_on_pause,
-                )
-                if verdict is Verdict.SUCCEEDED:
-                    yield TriggerEvent(self._event("success", run=run.model_dump(mode="json")))
-                    return
-                if verdict is Verdict.FAILED:
-                    yield TriggerEvent(
-                        self._event(
-                            "failure",
-                            run=run.model_dump(mode="json"),
-                            message=failure_message(run, self.run_noun),
-                        )
-                    )
-                    return
-                summary = f"{run.raw_state} ({run.task_run_summary()})"
-                if summary != last_summary:
-                    self.log.info("%s %s is %s", self.run_noun, self.run_id, summary)
-                    last_summary = summary
+            event = await self._poll(hook)
+            if event is not None:
+                yield event
+                return
             remaining = None if self.deadline is None else self.deadline - time.time()
             if remaining is not None and remaining <= 0:
                 yield TriggerEvent(
@@ -151,6 +158,39 @@ class WorkflowRunTrigger(BaseTrigger):
             await asyncio.sleep(
                 self.poll_interval if remaining is None else min(self.poll_interval, remaining)
             )
+
+    async def _poll(self, hook: Any) -> TriggerEvent | None:
+        """One poll: the event that ends the wait, or None to poll again.
+
+        A method of its own so the run it reads is dropped before the trigger sleeps: a waiting
+        trigger keeps no response, model or task run alive between polls.
+        """
+        try:
+            run = await hook.aget_run(self.run_id, **self.run_params)
+        except CloudflowsError as err:
+            if not err.retryable:
+                return TriggerEvent(self._event("error", message=str(err)))
+            self.log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, self.run_id, err)
+            return None
+        verdict = judge(
+            run,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            fail_on_pause=self.fail_on_pause,
+        )
+        if verdict is Verdict.SUCCEEDED:
+            return TriggerEvent(self._event("success", run=run.model_dump(mode="json")))
+        if verdict is Verdict.FAILED:
+            return TriggerEvent(
+                self._event(
+                    "failure", run=run.model_dump(mode="json"), message=failure_message(run, self.run_noun)
+                )
+            )
+        summary = f"{run.raw_state} ({run.task_run_summary()})"
+        if summary != self._last_summary:
+            self.log.info("%s %s is %s", self.run_noun, self.run_id, summary)
+            self._last_summary = summary
+        return None
 
     def _event(self, status: str, **payload: Any) -> dict[str, Any]:
         return {"status": status, "run_id": self.run_id, **payload}

@@ -106,3 +106,67 @@ async def test_rebuilt_trigger_past_its_deadline_times_out_instead_of_waiting_ag
     (event,) = await collect(WorkflowRunTrigger(**kwargs))
     assert event["status"] == "timeout"
     assert fake.polls["r1"] == 1
+
+
+async def test_triggers_on_one_loop_share_one_hook_and_one_connection_lookup(fake, monkeypatch):
+    from airflow_provider_cloudflows.hooks import base
+
+    lookups: list[str] = []
+    real = base.CloudflowsBaseHook.aload_credentials
+
+    async def counting(self):
+        if self._credentials is None:
+            lookups.append(self.conn_id)
+        return await real(self)
+
+    monkeypatch.setattr(base.CloudflowsBaseHook, "aload_credentials", counting)
+    for i in range(20):
+        fake.runs[f"r{i}"] = ["RUN", "OK"]
+    triggers = [make_trigger(f"r{i}") for i in range(20)]
+    results = await asyncio.gather(*(collect(t) for t in triggers))
+    assert [events[0]["status"] for events in results] == ["success"] * 20
+    assert lookups == ["fake_default"]  # twenty triggers, started at once, read the connection once
+    hooks = [await t._shared_hook() for t in triggers]
+    assert all(h is hooks[0] for h in hooks)
+    other = await make_trigger("r0", hook_params={"timeout": 5})._shared_hook()
+    assert other is not hooks[0]  # different hook arguments, different hook
+
+
+async def test_a_shared_hook_is_rebuilt_after_its_reuse_window(fake, monkeypatch):
+    from airflow_provider_cloudflows.triggers import workflow_run
+
+    first = await make_trigger()._shared_hook()
+    assert await make_trigger("r2")._shared_hook() is first
+    monkeypatch.setattr(workflow_run, "HOOK_REUSE_SECONDS", 0.0)
+    assert await make_trigger("r3")._shared_hook() is not first  # an edited connection is read again
+
+
+async def test_a_failed_hook_build_is_not_handed_to_the_next_trigger(fake):
+    broken = WorkflowRunTrigger(hook_class_path="fake_vendor.NoSuchHook", conn_id="fake_default", run_id="r1")
+    for _ in range(2):  # the second attempt builds again and fails the same way, not from a cache
+        with pytest.raises(AttributeError, match="NoSuchHook"):
+            await collect(broken)
+    from airflow_provider_cloudflows.triggers.workflow_run import _shared_hooks
+
+    assert _shared_hooks[asyncio.get_running_loop()] == {}
+
+
+async def test_a_waiting_trigger_keeps_no_run_alive_between_polls(fake):
+    import gc
+
+    from airflow_provider_cloudflows.runs import TaskRun, WorkflowRun
+
+    def alive() -> set[int]:
+        gc.collect()
+        return {id(o) for o in gc.get_objects() if isinstance(o, WorkflowRun | TaskRun)}
+
+    fake.runs["r1"] = ["RUN", "OK"]
+    before = alive()
+    trigger = make_trigger()
+    trigger.poll_interval = 60
+    waiting = asyncio.ensure_future(collect(trigger, timeout=120))
+    while fake.polls.get("r1", 0) < 1:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # the trigger is asleep until its next poll
+    assert alive() - before == set()
+    waiting.cancel()
