@@ -27,7 +27,14 @@ from airflow_provider_cloudflows.errors import (
 )
 from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation, T
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
-from airflow_provider_cloudflows.hooks.transport import DEFAULT_HEADERS, ProxyRouter, asend, send, sign
+from airflow_provider_cloudflows.hooks.transport import (
+    DEFAULT_HEADERS,
+    ProxyRouter,
+    asend,
+    parse_url,
+    send,
+    sign,
+)
 from airflow_provider_cloudflows.runs import WorkflowRun
 
 log = logging.getLogger(__name__)
@@ -245,7 +252,7 @@ class CloudflowsBaseHook(BaseHook):
     def _signed_request(self, req: ApiRequest) -> httpx.Request:
         request = httpx.Request(
             req.method,
-            req.url,
+            parse_url(req.url),
             headers={**DEFAULT_HEADERS, **req.headers},
             content=req.content,
             extensions={"timeout": self._timeout_extension},

@@ -10,6 +10,7 @@ default headers, timeouts, and the proxies named in the environment.
 
 from __future__ import annotations
 
+import functools
 import urllib.request
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -63,6 +64,12 @@ class ProxyRouter(Generic[TransportT]):
     @property
     def transports(self) -> list[TransportT]:
         return list(self._by_proxy.values())
+
+
+@functools.lru_cache(maxsize=512)
+def parse_url(url: str) -> httpx.URL:
+    """Parsed once per distinct URL: a sensor polls the same URL for hours (URLs carry no secret)."""
+    return httpx.URL(url)
 
 
 def send(transport: httpx.BaseTransport, request: httpx.Request) -> httpx.Response:
