@@ -7,11 +7,12 @@ load hits them all alike. Per call we record `time.process_time()` (CPU of this 
 `time.perf_counter()` (wall) deltas, and report medians and p90.
 
 Clients, per vendor:
-- ours: the hook's `get_run` (signs, sends on the hook's keep-alive client, parses into a
+- ours: the hook's `get_run` (signs, sends on the hook's keep-alive pool, parses into a
   WorkflowRun); built once, as a sensor builds it once per task try.
 - sdk: the official SDK's client for the same action, built once, result read to the state.
-- floor: a bare, unsigned `httpx.Client.get` of the same run's snapshot from the emulator's
-  control API (a JSON body of similar size), body not parsed: the least any HTTP client can do.
+- floor: bare, unsigned `httpx.Client.get`s of the emulator's `/_emulator/bytes?size=N`, one per
+  request the hook sends, each N the size of the body that request gets back (measured first),
+  body not parsed: the least any HTTP client pays to move the same bytes.
 
 DataWorks reads its run with one call (GetWorkflowInstance) and its task instances with a
 second (ListTaskInstances); the table compares the single call with the SDK's single call and
@@ -97,6 +98,30 @@ def script_runs(control: Any) -> dict[str, Any]:
     }
 
 
+def response_sizes(hook: Any, call: Callable[[], Any]) -> list[int]:
+    """Body sizes of the responses one `call` of `hook` receives, one per request it sends."""
+    import httpx
+
+    sizes: list[int] = []
+    router = hook.transport
+
+    class Measuring(httpx.BaseTransport):
+        def __init__(self, inner: httpx.BaseTransport) -> None:
+            self.inner = inner
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = self.inner.handle_request(request)
+            sizes.append(len(response.read()))
+            return response
+
+    hook.__dict__["transport"] = lambda u: Measuring(router(u))
+    try:
+        call()
+    finally:
+        hook.__dict__["transport"] = router
+    return sizes
+
+
 def build_clients(url: str, ids: dict[str, Any]) -> list[Client]:
     import httpx
     from alibabacloud_dataworks_public20240518 import models as dw_models
@@ -125,9 +150,14 @@ def build_clients(url: str, ids: dict[str, Any]) -> list[Client]:
     )
     floor_http = httpx.Client()
 
-    def floor(vendor: str, run_id: object) -> Callable[[], Any]:
-        snapshot = f"{url}/_emulator/runs/{vendor}/{run_id}"
-        return lambda: floor_http.get(snapshot)
+    def floor(vendor: str, hook: Any, call: Callable[[], Any]) -> Client:
+        """Bare GETs of as many bytes as each response `call` receives: the least any client pays."""
+        sizes = response_sizes(hook, call)
+        urls = [f"{url}/_emulator/bytes?size={size}" for size in sizes]
+        label = " + ".join(f"{size:,} B" for size in sizes)
+        return Client(
+            vendor, "floor", f"httpx GET of {label} (unsigned)", lambda: [floor_http.get(u) for u in urls]
+        )
 
     # -- ICE
     ice_hook = IceHook()
@@ -179,7 +209,7 @@ def build_clients(url: str, ids: dict[str, Any]) -> list[Client]:
             "ice20201109 get_workflow_task",
             lambda: ice_sdk.get_workflow_task(ice_req).body.workflow_task.status,
         ),
-        Client("ice", "floor", "httpx GET (unsigned)", floor("ice", ids["ice"])),
+        floor("ice", ice_hook, lambda: ice_hook.get_run(ids["ice"])),
         Client(
             "dataworks",
             "ours",
@@ -192,7 +222,7 @@ def build_clients(url: str, ids: dict[str, Any]) -> list[Client]:
             "dataworks20240518 get_workflow_instance",
             lambda: dw_sdk.get_workflow_instance(dw_req).body.workflow_instance.status,
         ),
-        Client("dataworks", "floor", "httpx GET (unsigned)", floor("dataworks", ids["dataworks"])),
+        floor("dataworks", dw_hook, lambda: dw_hook.get_run(ids["dataworks"], with_task_runs=False)),
         Client(
             "dataworks+tasks",
             "ours",
@@ -200,12 +230,7 @@ def build_clients(url: str, ids: dict[str, Any]) -> list[Client]:
             lambda: dw_hook.get_run(ids["dataworks"], with_task_runs=True).state,
         ),
         Client("dataworks+tasks", "sdk", "get_workflow_instance + list_task_instances", dw_sdk_with_tasks),
-        Client(
-            "dataworks+tasks",
-            "floor",
-            "2 x httpx GET (unsigned)",
-            (lambda f: lambda: (f(), f()))(floor("dataworks", ids["dataworks"])),
-        ),
+        floor("dataworks+tasks", dw_hook, lambda: dw_hook.get_run(ids["dataworks"], with_task_runs=True)),
         Client(
             "wedata",
             "ours",
@@ -218,7 +243,7 @@ def build_clients(url: str, ids: dict[str, Any]) -> list[Client]:
             "wedata GetTriggerWorkflowRun",
             lambda: wd_sdk.GetTriggerWorkflowRun(wd_req).Data.TriggerWorkflowRun.ExecutionState,
         ),
-        Client("wedata", "floor", "httpx GET (unsigned)", floor("wedata", ids["wedata"])),
+        floor("wedata", wd_hook, lambda: wd_hook.get_run(ids["wedata"], project_id=ids["wedata_project"])),
         Client(
             "cloud_infinite",
             "ours",
@@ -231,8 +256,8 @@ def build_clients(url: str, ids: dict[str, Any]) -> list[Client]:
             "cos-python-sdk-v5 ci_get_workflowexecution",
             lambda: ci_sdk.ci_get_workflowexecution(Bucket=ids["bucket"], RunId=ids["cloud_infinite"]),
         ),
-        Client(
-            "cloud_infinite", "floor", "httpx GET (unsigned)", floor("cloud_infinite", ids["cloud_infinite"])
+        floor(
+            "cloud_infinite", ci_hook, lambda: ci_hook.get_run(ids["cloud_infinite"], bucket=ids["bucket"])
         ),
     ]
 

@@ -30,6 +30,7 @@ delivered, RSS per waiting run under 50 KB.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import json
@@ -176,6 +177,11 @@ async def _scenario(
     scripted_at = time.monotonic()
     finish_after += 0.5 - (scripted_at - scripting_started)
     gc.collect()
+    # What one full collection of the process's heap costs before any trigger exists: the part of
+    # every full-GC pause that belongs to Airflow and the imported modules, not to waiting runs.
+    gc_t0 = time.perf_counter()
+    gc.collect()
+    base_gc_ms = (time.perf_counter() - gc_t0) * 1000
     if freeze:
         gc.freeze()
     rss0 = _rss_kib()
@@ -253,6 +259,7 @@ async def _scenario(
         "burst": burst,
         "gen2_collections": len(gc_pauses),
         "max_gen2_ms": max(gc_pauses, default=0.0) * 1000,
+        "base_gc_ms": base_gc_ms,
     }
 
 
@@ -325,8 +332,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--gc-freeze",
-        action="store_true",
-        help="also run the largest N of ours after gc.freeze() (startup heap out of the collector's way)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the largest N of ours after gc.freeze(), as Airflow's DAG processor and "
+        "LocalExecutor do: the startup heap out of the collector's way (default: on)",
     )
     args = parser.parse_args()
     sizes = [int(s) for s in (args.sizes or ("20,100" if args.quick else "100,1000,5000")).split(",")]
@@ -373,6 +382,7 @@ def main() -> int:
             f"{r['delivered']}/{r['expected']}",
             r["connections"],
             f"{r['gen2_collections']} ({r['max_gen2_ms']:.0f})",
+            f"{r['base_gc_ms']:.0f}",
             f"{r['wall_s']:.1f}",
         ]
         for r in results
@@ -390,6 +400,7 @@ def main() -> int:
             "events",
             "TCP conns",
             "full GCs (max ms)",
+            "full GC before triggers ms",
             "wall s",
         ],
         rows,
@@ -413,6 +424,14 @@ def main() -> int:
         f"{n} waiting runs: max loop lag < {LAG_TARGET_MS:.0f} ms",
         f"{largest['max_lag_ms']:.1f} ms",
     )
+    frozen = next((r for r in results if r["gc_freeze"]), None)
+    if frozen is not None:
+        verdicts.check(
+            frozen["max_lag_ms"] < LAG_TARGET_MS,
+            f"{frozen['n']} waiting runs in a triggerer that called gc.freeze(): max loop lag < "
+            f"{LAG_TARGET_MS:.0f} ms",
+            f"{frozen['max_lag_ms']:.1f} ms",
+        )
     verdicts.check(
         largest["delivered"] == largest["expected"],
         f"{n} waiting runs: every event delivered",

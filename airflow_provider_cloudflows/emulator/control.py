@@ -14,6 +14,8 @@ PUT    /_emulator/credentials                     {"alibabacloud": {id: {secret,
                                                    denied_actions?}}, "tencentcloud": {...}, "replace": false}
 GET    /_emulator/clock    PUT {"offset_seconds": 900}    DELETE
                                                   the vendors' clock, offset from this machine's
+GET    /_emulator/bytes?size=N                    N bytes of filler: what a bare HTTP client pays
+                                                  to fetch a body of that size (benchmarks)
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from airflow_provider_cloudflows.emulator.config import (
     ScriptedTaskRunSpec,
 )
 from airflow_provider_cloudflows.emulator.store import RunNotFound
+
+MAX_FILLER_BYTES = 10 * 1024 * 1024
 
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.emulator.app import Router
@@ -212,6 +216,15 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
         state.clock_offset_seconds = 0.0
         return clock_json()
 
+    async def filler_bytes(request: Request) -> Response:
+        try:
+            size = int(request.query_params.get("size", "0"))
+        except ValueError as exc:
+            return _bad_request(exc)
+        if not 0 <= size <= MAX_FILLER_BYTES:
+            return _bad_request(ValueError(f"size must be within 0..{MAX_FILLER_BYTES}"))
+        return Response(b"x" * size, media_type="application/octet-stream")
+
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/runs", create_runs, methods=["POST"]),
@@ -229,6 +242,7 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
         Route("/clock", get_clock, methods=["GET"]),
         Route("/clock", put_clock, methods=["PUT"]),
         Route("/clock", delete_clock, methods=["DELETE"]),
+        Route("/bytes", filler_bytes, methods=["GET"]),
     ]
     return Starlette(routes=routes)
 

@@ -16,6 +16,7 @@ from airflow_provider_cloudflows.hooks.base import CloudCredentials, CloudflowsB
 from airflow_provider_cloudflows.hooks.classify import ALIBABA_CODES, classify
 from airflow_provider_cloudflows.hooks.connection_form import ALIBABA_CLOUD_FORM
 from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation
+from airflow_provider_cloudflows.hooks.transport import json_body
 
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.hooks.dataworks import DataWorksHook
@@ -112,7 +113,7 @@ class AlibabaCloudHook(CloudflowsBaseHook):
 
     def _decode(self, request: ApiRequest, response: httpx.Response) -> dict[str, Any]:
         try:
-            body = response.json()
+            body = json_body(response)
         except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
             body = None
         if response.is_success:

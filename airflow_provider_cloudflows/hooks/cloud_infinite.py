@@ -22,6 +22,7 @@ from airflow_provider_cloudflows.hooks.base import CloudCredentials, response_pr
 from airflow_provider_cloudflows.hooks.classify import COS_CODES, classify
 from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation
 from airflow_provider_cloudflows.hooks.tencent import TencentCloudHook, clock_skew_error
+from airflow_provider_cloudflows.hooks.transport import json_body
 from airflow_provider_cloudflows.runs import WorkflowRun, parse_datetime
 
 # Must match the VENDOR of the response models (kept apart so the models load lazily).
@@ -460,7 +461,7 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str | None, str
         error = body.get("Error") or body.get("Response")
     if error is None:
         try:
-            data = response.json()
+            data = json_body(response)
         except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
             data = None
         if isinstance(data, dict):

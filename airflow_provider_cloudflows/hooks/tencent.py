@@ -19,6 +19,7 @@ from airflow_provider_cloudflows.hooks.base import CloudCredentials, CloudflowsB
 from airflow_provider_cloudflows.hooks.classify import TENCENT_API3_CODES, classify
 from airflow_provider_cloudflows.hooks.connection_form import TENCENT_CLOUD_FORM
 from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation
+from airflow_provider_cloudflows.hooks.transport import json_body
 
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.hooks.cloud_infinite import CloudInfiniteHook
@@ -106,7 +107,7 @@ class TencentCloudHook(CloudflowsBaseHook):
                 f"unexpected {response_preview(response)}", **base
             )
         try:
-            envelope = response.json()["Response"]
+            envelope = json_body(response)["Response"]
         except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested too deep
             raise InvalidResponseError(
                 f"expected a JSON {{'Response': ...}} body, got {response_preview(response)}", **base

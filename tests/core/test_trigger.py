@@ -85,7 +85,11 @@ async def test_rebuilt_trigger_resumes_and_keeps_its_absolute_deadline(fake):
     first = make_trigger(deadline=deadline)
     agen = first.run()
     task = asyncio.ensure_future(agen.__anext__())
-    await asyncio.sleep(0.02)  # mid-wait: a few polls done
+    async def polled_twice() -> None:
+        while fake.polls.get("r1", 0) < 2:
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(polled_twice(), 10)  # mid-wait: a few polls done
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
