@@ -85,6 +85,7 @@ async def test_rebuilt_trigger_resumes_and_keeps_its_absolute_deadline(fake):
     first = make_trigger(deadline=deadline)
     agen = first.run()
     task = asyncio.ensure_future(agen.__anext__())
+
     async def polled_twice() -> None:
         while fake.polls.get("r1", 0) < 2:
             await asyncio.sleep(0.005)

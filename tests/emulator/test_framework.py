@@ -713,3 +713,10 @@ def test_malformed_fault_is_200_with_an_unparseable_body(client: httpx.Client, e
     assert xml.status_code == 200 and xml.headers["content-type"].startswith("application/xml")
     with pytest.raises(ExpatError):
         xmltodict.parse(xml.content)
+
+
+def test_filler_bytes_serve_exactly_the_size_asked(client: httpx.Client) -> None:
+    assert client.get("/_emulator/bytes", params={"size": 6333}).content == b"x" * 6333
+    assert client.get("/_emulator/bytes", params={"size": 0}).content == b""
+    for bad in (-1, "many"):  # the control API's answer to any invalid input
+        assert client.get("/_emulator/bytes", params={"size": bad}).status_code == 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from airflow_provider_cloudflows.hooks.transport import DEFAULT_HEADERS, ProxyRouter, send, sign
+from airflow_provider_cloudflows.hooks.transport import DEFAULT_HEADERS, ProxyRouter, json_body, send, sign
 
 
 @pytest.fixture
@@ -64,3 +64,20 @@ def test_sign_then_send_returns_a_read_response_bound_to_its_request() -> None:
     assert response.request is request
     assert seen[0].headers["x-stamp"] == "1"
     assert seen[0].headers["user-agent"] == "airflow-provider-cloudflows"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"Response": {"RequestId": "r"}}', {"Response": {"RequestId": "r"}}),
+        ('\ufeff{"a": 1}'.encode(), {"a": 1}),  # a BOM: only the json module reads it
+        ('{"a": "\u4e2d"}'.encode("utf-16"), {"a": "\u4e2d"}),
+    ],
+)
+def test_json_body_reads_what_the_json_module_reads(body: bytes, expected: object) -> None:
+    assert json_body(httpx.Response(200, content=body)) == expected
+
+
+def test_json_body_rejects_what_is_not_json() -> None:
+    with pytest.raises(ValueError):
+        json_body(httpx.Response(200, content=b"<Error/>"))
