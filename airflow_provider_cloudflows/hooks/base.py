@@ -25,6 +25,7 @@ from airflow_provider_cloudflows.errors import (
     InvalidRequestError,
     ServiceUnavailableError,
 )
+from airflow_provider_cloudflows.hooks.asyncio_backend import AsyncioHTTPTransport
 from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation, T
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.hooks.transport import (
@@ -92,7 +93,7 @@ def response_preview(response: httpx.Response, limit: int = 200) -> str:
 
 def _new_async_router() -> ProxyRouter[httpx.AsyncBaseTransport]:
     router: ProxyRouter[httpx.AsyncBaseTransport] = ProxyRouter(
-        lambda proxy: httpx.AsyncHTTPTransport(limits=_ASYNC_LIMITS, proxy=proxy)
+        lambda proxy: AsyncioHTTPTransport(limits=_ASYNC_LIMITS, proxy=proxy)
     )
     return router.prepare()
 

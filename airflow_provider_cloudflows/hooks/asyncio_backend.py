@@ -1,0 +1,129 @@
+"""An httpcore network backend on plain asyncio streams, for the triggerer's shared pool.
+
+httpx's async transport talks to sockets through anyio, which on asyncio adds a cancel scope to
+every read and write and rebuilds a dict of socket attributes each time the pool asks whether
+an idle connection is still open (once per connection per request). In a triggerer that polls
+thousands of runs this was the largest part of a poll's CPU after the request itself
+(benchmarks/trigger_scale.py). The triggerer always runs asyncio, so the pool can use asyncio
+directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import httpcore
+import httpx
+
+
+@contextlib.contextmanager
+def _mapped(timeout_error: type[Exception], os_error: type[Exception]) -> Iterator[None]:
+    try:
+        yield
+    except TimeoutError as exc:
+        raise timeout_error(str(exc) or "timed out") from exc
+    except (OSError, asyncio.IncompleteReadError) as exc:
+        raise os_error(str(exc) or type(exc).__name__) from exc
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        with _mapped(httpcore.ReadTimeout, httpcore.ReadError):
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        with _mapped(httpcore.WriteTimeout, httpcore.WriteError):
+            self._writer.write(buffer)
+            async with asyncio.timeout(timeout):
+                await self._writer.drain()
+
+    async def aclose(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            await self._writer.wait_closed()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> AsyncioStream:
+        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # Asked of idle connections only: any data or EOF means the server has closed it.
+            # The stream reads eagerly, so this needs no system call.
+            return self._reader.at_eof() or self._writer.is_closing() or bool(self._reader._buffer)
+        name = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
+        return self._writer.get_extra_info(name)
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None = None,
+    ) -> AsyncioStream:
+        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, local_addr=(local_address, 0) if local_address else None
+                )
+        sock: socket.socket | None = writer.get_extra_info("socket")
+        for option in socket_options or ():
+            if sock is not None:
+                sock.setsockopt(*option)  # type: ignore[arg-type]
+        return AsyncioStream(reader, writer)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None = None,
+    ) -> AsyncioStream:
+        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_unix_connection(path)
+        return AsyncioStream(reader, writer)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class AsyncioHTTPTransport(httpx.AsyncHTTPTransport):
+    """httpx's async transport with its direct connection pool on `AsyncioBackend`.
+
+    Proxied pools keep httpx's own backend: proxies need tunnelling that only it implements.
+    """
+
+    def __init__(
+        self, *, limits: httpx.Limits, proxy: str | None = None, verify: ssl.SSLContext | bool = True
+    ) -> None:
+        super().__init__(limits=limits, proxy=proxy, verify=verify)
+        if proxy is None:
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=self._pool._ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=AsyncioBackend(),
+            )

@@ -1,0 +1,155 @@
+"""The triggerer's connection pool on plain asyncio: TLS, keep-alive, server closes, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from airflow_provider_cloudflows.hooks.asyncio_backend import AsyncioHTTPTransport
+from airflow_provider_cloudflows.hooks.transport import asend
+
+pytestmark = pytest.mark.asyncio
+LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=60)
+
+
+def _contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1: (server context, client context trusting it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cafile=str(cert_file))
+    return server, client
+
+
+class TinyServer:
+    """HTTP/1.1 on 127.0.0.1 that answers `ok`, counts connections, and can misbehave on request."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.close_after_answer = False
+        self.stall = False
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                if self.stall:
+                    await asyncio.sleep(5)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+                if self.close_after_answer:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+
+@pytest_asyncio.fixture
+async def tiny(tmp_path: Path) -> AsyncIterator[tuple[TinyServer, str, ssl.SSLContext]]:
+    server_ctx, client_ctx = _contexts(tmp_path)
+    tiny = TinyServer()
+    server = await asyncio.start_server(tiny.handle, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    yield tiny, f"https://127.0.0.1:{port}/", client_ctx
+    server.close()
+
+
+def _request(url: str, timeout: float = 5.0) -> httpx.Request:
+    return httpx.Request("GET", url, extensions={"timeout": httpx.Timeout(timeout).as_dict()})
+
+
+async def test_tls_requests_share_one_keep_alive_connection(tiny) -> None:
+    server, url, client_ctx = tiny
+    transport = AsyncioHTTPTransport(limits=LIMITS, verify=client_ctx)
+    for _ in range(3):
+        response = await asend(transport, _request(url))
+        assert (response.status_code, response.content) == (200, b"ok")
+    assert server.connections == 1
+    await transport.aclose()
+
+
+async def test_a_connection_the_server_closed_is_not_reused(tiny) -> None:
+    server, url, client_ctx = tiny
+    server.close_after_answer = True
+    transport = AsyncioHTTPTransport(limits=LIMITS, verify=client_ctx)
+    for _ in range(3):
+        assert (await asend(transport, _request(url))).content == b"ok"
+        await asyncio.sleep(0.05)  # the server's close reaches the idle connection
+    assert server.connections == 3
+    await transport.aclose()
+
+
+async def test_an_untrusted_certificate_is_a_connect_error(tiny) -> None:
+    _, url, _ = tiny
+    transport = AsyncioHTTPTransport(limits=LIMITS)  # the system's CAs: our self-signed cert is unknown
+    with pytest.raises(httpx.ConnectError):
+        await asend(transport, _request(url))
+    await transport.aclose()
+
+
+async def test_a_slow_answer_is_a_read_timeout(tiny) -> None:
+    server, url, client_ctx = tiny
+    server.stall = True
+    transport = AsyncioHTTPTransport(limits=LIMITS, verify=client_ctx)
+    with pytest.raises(httpx.ReadTimeout):
+        await asend(transport, _request(url, timeout=0.2))
+    await transport.aclose()
+
+
+async def test_nothing_listening_is_a_connect_error() -> None:
+    with socket_bound() as port:  # a port that is certainly closed
+        transport = AsyncioHTTPTransport(limits=LIMITS)
+        with pytest.raises(httpx.ConnectError):
+            await asend(transport, _request(f"http://127.0.0.1:{port}/"))
+        await transport.aclose()
+
+
+def socket_bound():
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def bound():
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        try:
+            yield sock.getsockname()[1]
+        finally:
+            sock.close()
+
+    return bound()
