@@ -153,3 +153,26 @@ def socket_bound():
             sock.close()
 
     return bound()
+
+
+async def test_a_request_head_and_body_leave_in_one_write() -> None:
+    from airflow_provider_cloudflows.hooks.asyncio_backend import AsyncioStream
+
+    class RecordingWriter:
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.writes.append(data)
+
+        async def drain(self) -> None:
+            return None
+
+    reader, writer = asyncio.StreamReader(), RecordingWriter()
+    reader.feed_data(b"HTTP/1.1 200 OK\r\n")
+    stream = AsyncioStream(reader, writer)  # type: ignore[arg-type]
+    await stream.write(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n", timeout=1)
+    await stream.write(b"{}", timeout=1)
+    assert writer.writes == []  # nothing is sent until the answer is awaited
+    assert await stream.read(100, timeout=1) == b"HTTP/1.1 200 OK\r\n"
+    assert writer.writes == [b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"]
