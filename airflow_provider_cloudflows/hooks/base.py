@@ -25,7 +25,7 @@ from airflow_provider_cloudflows.errors import (
     InvalidRequestError,
     ServiceUnavailableError,
 )
-from airflow_provider_cloudflows.hooks.asyncio_backend import AsyncioHTTPTransport
+from airflow_provider_cloudflows.hooks.network import AsyncioHTTPTransport, CoalescingHTTPTransport
 from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation, T
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.hooks.transport import (
@@ -243,7 +243,7 @@ class CloudflowsBaseHook(BaseHook):
     @cached_property
     def transport(self) -> ProxyRouter[httpx.BaseTransport]:
         """This hook's keep-alive connection pools (one, plus one per proxy in use): url -> transport."""
-        return ProxyRouter(lambda proxy: httpx.HTTPTransport(proxy=proxy))
+        return ProxyRouter(lambda proxy: CoalescingHTTPTransport(proxy=proxy))
 
     def close(self) -> None:
         router = self.__dict__.pop("transport", None)

@@ -17,10 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from airflow_provider_cloudflows.hooks.asyncio_backend import AsyncioHTTPTransport
+from airflow_provider_cloudflows.hooks.network import AsyncioHTTPTransport
 from airflow_provider_cloudflows.hooks.transport import asend
 
-pytestmark = pytest.mark.asyncio
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=60)
 
 
@@ -93,6 +92,7 @@ def _request(url: str, timeout: float = 5.0) -> httpx.Request:
     return httpx.Request("GET", url, extensions={"timeout": httpx.Timeout(timeout).as_dict()})
 
 
+@pytest.mark.asyncio
 async def test_tls_requests_share_one_keep_alive_connection(tiny) -> None:
     server, url, client_ctx = tiny
     transport = AsyncioHTTPTransport(limits=LIMITS, verify=client_ctx)
@@ -103,6 +103,7 @@ async def test_tls_requests_share_one_keep_alive_connection(tiny) -> None:
     await transport.aclose()
 
 
+@pytest.mark.asyncio
 async def test_a_connection_the_server_closed_is_not_reused(tiny) -> None:
     server, url, client_ctx = tiny
     server.close_after_answer = True
@@ -114,6 +115,7 @@ async def test_a_connection_the_server_closed_is_not_reused(tiny) -> None:
     await transport.aclose()
 
 
+@pytest.mark.asyncio
 async def test_an_untrusted_certificate_is_a_connect_error(tiny) -> None:
     _, url, _ = tiny
     transport = AsyncioHTTPTransport(limits=LIMITS)  # the system's CAs: our self-signed cert is unknown
@@ -122,6 +124,7 @@ async def test_an_untrusted_certificate_is_a_connect_error(tiny) -> None:
     await transport.aclose()
 
 
+@pytest.mark.asyncio
 async def test_a_slow_answer_is_a_read_timeout(tiny) -> None:
     server, url, client_ctx = tiny
     server.stall = True
@@ -131,6 +134,7 @@ async def test_a_slow_answer_is_a_read_timeout(tiny) -> None:
     await transport.aclose()
 
 
+@pytest.mark.asyncio
 async def test_nothing_listening_is_a_connect_error() -> None:
     with socket_bound() as port:  # a port that is certainly closed
         transport = AsyncioHTTPTransport(limits=LIMITS)
@@ -155,8 +159,9 @@ def socket_bound():
     return bound()
 
 
+@pytest.mark.asyncio
 async def test_a_request_head_and_body_leave_in_one_write() -> None:
-    from airflow_provider_cloudflows.hooks.asyncio_backend import AsyncioStream
+    from airflow_provider_cloudflows.hooks.network import AsyncioStream
 
     class RecordingWriter:
         def __init__(self) -> None:
@@ -176,3 +181,42 @@ async def test_a_request_head_and_body_leave_in_one_write() -> None:
     assert writer.writes == []  # nothing is sent until the answer is awaited
     assert await stream.read(100, timeout=1) == b"HTTP/1.1 200 OK\r\n"
     assert writer.writes == [b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"]
+
+
+def test_the_sync_stream_also_sends_head_and_body_in_one_write() -> None:
+    from airflow_provider_cloudflows.hooks.network import CoalescingStream
+
+    class Inner:
+        def __init__(self) -> None:
+            self.writes: list[tuple[bytes, float | None]] = []
+
+        def write(self, data: bytes, timeout: float | None = None) -> None:
+            self.writes.append((data, timeout))
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            return b"HTTP/1.1 200 OK\r\n"
+
+    inner = Inner()
+    stream = CoalescingStream(inner)  # type: ignore[arg-type]
+    stream.write(b"POST / HTTP/1.1\r\n\r\n", timeout=3)
+    stream.write(b"{}", timeout=3)
+    assert inner.writes == []
+    assert stream.read(100) == b"HTTP/1.1 200 OK\r\n"
+    assert inner.writes == [(b"POST / HTTP/1.1\r\n\r\n{}", 3)]
+    stream.read(100)
+    assert len(inner.writes) == 1  # nothing more to send
+
+
+def test_hooks_pools_use_these_backends() -> None:
+    from airflow_provider_cloudflows.hooks.network import AsyncioBackend, CoalescingBackend
+    from airflow_provider_cloudflows.hooks.wedata import WeDataHook
+
+    sync = WeDataHook().transport(httpx.URL("https://wedata.tencentcloudapi.com/"))
+    assert isinstance(sync._pool._network_backend, CoalescingBackend)
+
+    async def shared() -> object:
+        from airflow_provider_cloudflows.hooks.base import shared_async_transport
+
+        return shared_async_transport(httpx.URL("https://wedata.tencentcloudapi.com/"))
+
+    assert isinstance(asyncio.run(shared())._pool._network_backend, AsyncioBackend)

@@ -1,11 +1,15 @@
-"""An httpcore network backend on plain asyncio streams, for the triggerer's shared pool.
+"""httpcore network backends for the hooks' connection pools.
 
-httpx's async transport talks to sockets through anyio, which on asyncio adds a cancel scope to
-every read and write and rebuilds a dict of socket attributes each time the pool asks whether
-an idle connection is still open (once per connection per request). In a triggerer that polls
-thousands of runs this was the largest part of a poll's CPU after the request itself
-(benchmarks/trigger_scale.py). The triggerer always runs asyncio, so the pool can use asyncio
-directly.
+Two things httpx's defaults cost a poll that these backends do not:
+
+- httpcore writes a request's head and its body separately: two send system calls for every
+  POST poll (WeData, ICE, DataWorks' task pages). Both backends hold writes until the answer is
+  first awaited and send them together. A request is always followed by reading its answer.
+- httpx's async transport talks to sockets through anyio, which on asyncio adds a cancel scope to
+  every read and write and rebuilds a dict of socket attributes each time the pool asks whether
+  an idle connection is still open (once per connection per request). The triggerer always runs
+  asyncio, so its pool uses asyncio streams directly (benchmarks/trigger_scale.py: a restart of
+  1,000 triggers at once went from 1,227 to 715 µs of CPU per poll).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from typing import Any
 import httpcore
 import httpx
 
+# What httpx.Client uses when given no limits.
+HTTPX_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
 
 @contextlib.contextmanager
 def _mapped(timeout_error: type[Exception], os_error: type[Exception]) -> Iterator[None]:
@@ -32,12 +39,7 @@ def _mapped(timeout_error: type[Exception], os_error: type[Exception]) -> Iterat
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
-    """A connection whose writes go out together when the answer is first awaited.
-
-    httpcore writes a request's head and its body separately; holding them until the first read
-    sends a POST in one system call instead of two (the socket work is a large part of a
-    poll's CPU on a busy triggerer). A request is always followed by reading its answer.
-    """
+    """An asyncio connection whose writes go out together when the answer is first awaited."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
@@ -137,9 +139,94 @@ class AsyncioHTTPTransport(httpx.AsyncHTTPTransport):
         super().__init__(limits=limits, proxy=proxy, verify=verify)
         if proxy is None:
             self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=self._pool._ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                network_backend=AsyncioBackend(),
+                network_backend=AsyncioBackend(), **_pool_options(self._pool, limits)
+            )
+
+
+def _pool_options(pool: Any, limits: httpx.Limits) -> dict[str, Any]:
+    """What httpx configured its own direct pool with, to build ours the same way."""
+    return {
+        "ssl_context": pool._ssl_context,
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+    }
+
+
+class CoalescingStream(httpcore.NetworkStream):
+    """httpcore's own socket stream, with writes held until the answer is first read."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self._pending: list[bytes] = []
+        self._write_timeout: float | None = None
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._inner.write(data, self._write_timeout)
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if buffer:
+            self._pending.append(buffer)
+            self._write_timeout = timeout
+
+    def close(self) -> None:
+        self._pending.clear()
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> CoalescingStream:
+        return CoalescingStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class CoalescingBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None = None,
+    ) -> CoalescingStream:
+        return CoalescingStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None = None,
+    ) -> CoalescingStream:
+        return CoalescingStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class CoalescingHTTPTransport(httpx.HTTPTransport):
+    """httpx's transport with its direct connection pool on `CoalescingBackend`."""
+
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits = HTTPX_DEFAULT_LIMITS,
+        proxy: str | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        super().__init__(limits=limits, proxy=proxy, verify=verify)
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(
+                network_backend=CoalescingBackend(), **_pool_options(self._pool, limits)
             )
