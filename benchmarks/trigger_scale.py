@@ -134,13 +134,15 @@ async def _scenario(
         import httpx
 
         from airflow_provider_cloudflows.hooks import base
-        from airflow_provider_cloudflows.hooks.transport import ProxyRouter
+        from airflow_provider_cloudflows.hooks.network import AsyncioHTTPTransport
+        from airflow_provider_cloudflows.hooks.transport import PoolRouter
 
         limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=60)
-        base._request_slots[asyncio.get_running_loop()] = asyncio.Semaphore(pool)
-        base._async_routers[asyncio.get_running_loop()] = ProxyRouter(
-            lambda proxy: httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
-        ).prepare()
+        origin = url.rstrip("/")
+        base._request_slots[asyncio.get_running_loop()] = {origin: asyncio.Semaphore(pool)}
+        base._async_routers[asyncio.get_running_loop()] = PoolRouter(
+            lambda proxy, tls: AsyncioHTTPTransport(limits=limits, proxy=proxy, verify=tls)
+        )
 
     if design == "ours":
 

@@ -30,7 +30,7 @@ from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation, T
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.hooks.transport import (
     DEFAULT_HEADERS,
-    ProxyRouter,
+    PoolRouter,
     asend,
     parse_url,
     send,
@@ -55,19 +55,20 @@ class CloudCredentials:
     extras: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-# One set of async transports (connection pools) per event loop, shared by every hook on that
-# loop: a triggerer may hold thousands of waiting runs, and each needs no pool of its own.
-# Signing is per request, so sharing a pool never shares credentials.
-_async_routers: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, ProxyRouter[httpx.AsyncBaseTransport]
-] = weakref.WeakKeyDictionary()
-# Requests in flight per event loop, and the shared pool's size. Kept small on purpose: httpcore's
-# pool does O(connections^2 + queued x connections) work on every request start and end, so with
-# 256 connections a burst of 1,000 first polls (a triggerer restart) cost ~1 s of CPU per poll;
-# with 16 slots in front of a 16-connection pool it is a few ms (benchmarks/trigger_scale.py).
-# Waiting for a slot is an O(1) asyncio.Semaphore wake-up instead of a pool scan.
+# One set of async transports (connection pools, one per origin) per event loop, shared by every
+# hook on that loop: a triggerer may hold thousands of waiting runs, and each needs no pool of
+# its own. Signing is per request, so sharing a pool never shares credentials.
+_async_routers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PoolRouter[httpx.AsyncBaseTransport]] = (
+    weakref.WeakKeyDictionary()
+)
+# Requests in flight per event loop and origin, and each origin's pool size. Kept small on
+# purpose: httpcore's pool does O(connections^2 + queued x connections) work on every request
+# start and end, so with 256 connections a burst of 1,000 first polls (a triggerer restart) cost
+# ~1 s of CPU per poll; with 16 slots in front of a 16-connection pool it is a few ms
+# (benchmarks/trigger_scale.py). Waiting for a slot is an O(1) asyncio.Semaphore wake-up instead
+# of a pool scan. Per origin, so a vendor that stops answering holds up only its own polls.
 MAX_CONCURRENT_REQUESTS = 16
-_request_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+_request_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
     weakref.WeakKeyDictionary()
 )
 _ASYNC_LIMITS = httpx.Limits(
@@ -91,14 +92,15 @@ def response_preview(response: httpx.Response, limit: int = 200) -> str:
     return f"HTTP {response.status_code} {text!r}"
 
 
-def _new_async_router() -> ProxyRouter[httpx.AsyncBaseTransport]:
-    router: ProxyRouter[httpx.AsyncBaseTransport] = ProxyRouter(
-        lambda proxy: AsyncioHTTPTransport(limits=_ASYNC_LIMITS, proxy=proxy)
+def _new_async_router() -> PoolRouter[httpx.AsyncBaseTransport]:
+    router: PoolRouter[httpx.AsyncBaseTransport] = PoolRouter(
+        lambda proxy, tls: AsyncioHTTPTransport(limits=_ASYNC_LIMITS, proxy=proxy, verify=tls)
     )
-    return router.prepare()
+    router.prepare()
+    return router
 
 
-def _shared_async_router() -> ProxyRouter[httpx.AsyncBaseTransport]:
+def _shared_async_router() -> PoolRouter[httpx.AsyncBaseTransport]:
     loop = asyncio.get_running_loop()
     router = _async_routers.get(loop)
     if router is None:
@@ -112,9 +114,9 @@ def shared_async_transport(url: httpx.URL) -> httpx.AsyncBaseTransport:
 
 
 async def warm_shared_async_transport() -> None:
-    """Create this loop's shared transports in a worker thread if it has none yet.
+    """Create this loop's shared pools' router in a worker thread if it has none yet.
 
-    Building a transport builds its TLS context, which reads the CA bundle from disk: tens of
+    It builds the TLS context every pool shares, which reads the CA bundle from disk: tens of
     milliseconds that would otherwise stall every other trigger on the triggerer's loop.
     """
     loop = asyncio.get_running_loop()
@@ -124,12 +126,13 @@ async def warm_shared_async_transport() -> None:
     _async_routers.setdefault(loop, router)  # another coroutine may have won the race
 
 
-def shared_request_slots() -> asyncio.Semaphore:
-    """Bounds the requests in flight on this event loop (see MAX_CONCURRENT_REQUESTS)."""
-    loop = asyncio.get_running_loop()
-    slots = _request_slots.get(loop)
+def shared_request_slots(url: httpx.URL) -> asyncio.Semaphore:
+    """Bounds the requests in flight to `url`'s origin on this event loop (MAX_CONCURRENT_REQUESTS)."""
+    per_origin = _request_slots.setdefault(asyncio.get_running_loop(), {})
+    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    slots = per_origin.get(origin)
     if slots is None:
-        slots = _request_slots[loop] = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
+        slots = per_origin[origin] = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
     return slots
 
 
@@ -241,9 +244,9 @@ class CloudflowsBaseHook(BaseHook):
     # -- transport ------------------------------------------------------------------------------
 
     @cached_property
-    def transport(self) -> ProxyRouter[httpx.BaseTransport]:
-        """This hook's keep-alive connection pools (one, plus one per proxy in use): url -> transport."""
-        return ProxyRouter(lambda proxy: CoalescingHTTPTransport(proxy=proxy))
+    def transport(self) -> PoolRouter[httpx.BaseTransport]:
+        """This hook's keep-alive connection pools (one per origin or proxy): url -> transport."""
+        return PoolRouter(lambda proxy, tls: CoalescingHTTPTransport(proxy=proxy, verify=tls))
 
     def close(self) -> None:
         router = self.__dict__.pop("transport", None)
@@ -286,7 +289,7 @@ class CloudflowsBaseHook(BaseHook):
             try:
                 request = self._signed_request(req)
                 transport = await self.async_transport(request.url)
-                async with shared_request_slots():
+                async with shared_request_slots(request.url):
                     response = await asend(transport, request)
                 return self._decode(req, response)
             except Exception as exc:

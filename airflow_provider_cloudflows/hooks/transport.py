@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import ssl
 import urllib.request
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -26,36 +27,40 @@ DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 
-class ProxyRouter(Generic[TransportT]):
-    """The direct transport, plus one per proxy that the environment names.
+class PoolRouter(Generic[TransportT]):
+    """One connection pool per origin (scheme, host, port), or per proxy the environment names.
 
-    Proxies are read from the environment once (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY,
-    as urllib reads them); the route for each scheme and host is decided once and remembered,
-    so a poll costs one dictionary lookup.
+    A pool per origin keeps vendors apart: a vendor API that hangs fills its own connections, not
+    the ones another vendor's polls need. Proxies are read from the environment once
+    (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, as urllib reads them) and every pool shares
+    one TLS context; the route for an origin is decided once, so a poll costs one dict lookup.
     """
 
-    def __init__(self, factory: Callable[[str | None], TransportT]) -> None:
+    def __init__(self, factory: Callable[[str | None, ssl.SSLContext], TransportT]) -> None:
         self._factory = factory
         self._proxies = urllib.request.getproxies()
-        self._by_proxy: dict[str | None, TransportT] = {}
-        self._routes: dict[tuple[str, str], TransportT] = {}
+        self._ssl_context: ssl.SSLContext | None = None
+        self._pools: dict[str, TransportT] = {}
+        self._routes: dict[tuple[str, str, int | None], TransportT] = {}
 
     def __call__(self, url: httpx.URL) -> TransportT:
-        key = (url.scheme, url.host)
-        transport = self._routes.get(key)
+        origin = (url.scheme, url.host, url.port)
+        transport = self._routes.get(origin)
         if transport is None:
             proxy = self.proxy_for(url)
-            transport = self._by_proxy.get(proxy)
+            key = proxy or f"{url.scheme}://{url.netloc.decode('ascii')}"
+            transport = self._pools.get(key)
             if transport is None:
-                transport = self._by_proxy[proxy] = self._factory(proxy)
-            self._routes[key] = transport
+                transport = self._pools[key] = self._factory(proxy, self.prepare())
+            self._routes[origin] = transport
         return transport
 
-    def prepare(self) -> ProxyRouter[TransportT]:
-        """Build the direct transport now (it reads the CA bundle: do this off the event loop)."""
-        if None not in self._by_proxy:
-            self._by_proxy[None] = self._factory(None)
-        return self
+    def prepare(self) -> ssl.SSLContext:
+        """The TLS context every pool shares. Building it reads the CA bundle: tens of ms that
+        the triggerer spends in a worker thread, once, rather than on its event loop."""
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
 
     def proxy_for(self, url: httpx.URL) -> str | None:
         proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
@@ -65,7 +70,7 @@ class ProxyRouter(Generic[TransportT]):
 
     @property
     def transports(self) -> list[TransportT]:
-        return list(self._by_proxy.values())
+        return list(self._pools.values())
 
 
 @functools.lru_cache(maxsize=512)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from airflow_provider_cloudflows.hooks.transport import DEFAULT_HEADERS, ProxyRouter, json_body, send, sign
+from airflow_provider_cloudflows.hooks.transport import DEFAULT_HEADERS, PoolRouter, json_body, send, sign
 
 
 @pytest.fixture
@@ -16,34 +16,37 @@ def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def _router() -> tuple[ProxyRouter[str], list[str | None]]:
+def _router() -> tuple[PoolRouter[str], list[str | None]]:
     built: list[str | None] = []
 
-    def factory(proxy: str | None) -> str:
+    def factory(proxy: str | None, tls: object) -> str:
         built.append(proxy)
-        return f"transport via {proxy}"
+        return f"pool {len(built)} via {proxy}"
 
-    return ProxyRouter(factory), built  # type: ignore[type-var]
+    return PoolRouter(factory), built  # type: ignore[type-var]
 
 
-def test_without_proxies_every_host_shares_the_direct_transport(no_proxy_env: pytest.MonkeyPatch) -> None:
+def test_each_origin_gets_its_own_pool_and_keeps_it(no_proxy_env: pytest.MonkeyPatch) -> None:
     router, built = _router()
-    assert router(httpx.URL("https://ice.cn-shanghai.aliyuncs.com/")) == "transport via None"
-    assert router(httpx.URL("http://127.0.0.1:8790/")) == "transport via None"
-    assert built == [None]
+    ice = router(httpx.URL("https://ice.cn-shanghai.aliyuncs.com/?Action=GetWorkflowTask"))
+    local = router(httpx.URL("http://127.0.0.1:8790/"))
+    assert ice == "pool 1 via None" and local == "pool 2 via None"
+    assert router(httpx.URL("https://ice.cn-shanghai.aliyuncs.com/other")) == ice
+    assert router(httpx.URL("http://127.0.0.1:8791/")) == "pool 3 via None"  # another port
+    assert built == [None, None, None]
 
 
 def test_proxies_and_no_proxy_route_like_urllib(no_proxy_env: pytest.MonkeyPatch) -> None:
     no_proxy_env.setenv("HTTPS_PROXY", "proxy.corp:3128")
     no_proxy_env.setenv("NO_PROXY", "internal.example,127.0.0.1")
     router, built = _router()
-    assert router(httpx.URL("https://wedata.tencentcloudapi.com/")) == "transport via http://proxy.corp:3128"
-    assert router(httpx.URL("https://api.internal.example/")) == "transport via None"
-    assert router(httpx.URL("http://127.0.0.1:8790/")) == "transport via None"  # no http proxy set
-    assert router(httpx.URL("https://dataworks.cn-shanghai.aliyuncs.com/")) == (
-        "transport via http://proxy.corp:3128"
-    )
-    assert built == ["http://proxy.corp:3128", None]  # one transport per proxy, built once
+    wedata = router(httpx.URL("https://wedata.tencentcloudapi.com/"))
+    assert wedata == "pool 1 via http://proxy.corp:3128"
+    assert router(httpx.URL("https://api.internal.example/")) == "pool 2 via None"
+    assert router(httpx.URL("http://127.0.0.1:8790/")) == "pool 3 via None"  # no http proxy set
+    # Every origin behind the proxy shares the proxy's pool.
+    assert router(httpx.URL("https://dataworks.cn-shanghai.aliyuncs.com/")) == wedata
+    assert built == ["http://proxy.corp:3128", None, None]
 
 
 def test_sign_then_send_returns_a_read_response_bound_to_its_request() -> None:

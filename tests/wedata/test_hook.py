@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -289,3 +290,31 @@ def test_body_bytes_are_what_was_signed(wedata_conn, seed_response, monkeypatch)
     hook, mock = make_hook(seed_answer(seed_response), monkeypatch)
     hook.get_run("运行-1", project_id=PROJECT_ID)  # non-ASCII ids are sent as UTF-8 and still verify
     assert json.loads(mock.calls[0][2].content)["WorkflowExecutionId"] == "运行-1"
+
+
+@pytest.mark.asyncio
+async def test_a_hung_api_holds_up_only_its_own_polls(wedata_conn, seed_response, monkeypatch):
+    """Each origin has its own request slots and pool: polls elsewhere go on while one API hangs."""
+    hung = asyncio.Event()
+    mock = SignedMock(seed_answer(seed_response))
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "hung.example":
+            await hung.wait()  # never answers while the test runs
+        return mock(request)
+
+    transport = httpx.MockTransport(handler)
+    monkeypatch.setattr(base_module, "shared_async_transport", lambda _url: transport)
+    stuck_hook = WeDataHook(endpoint="https://hung.example", retry_policy=FAST)
+    stuck = [
+        asyncio.ensure_future(stuck_hook.aget_run(EXECUTION_ID, project_id=PROJECT_ID))
+        for _ in range(base_module.MAX_CONCURRENT_REQUESTS + 4)
+    ]
+    await asyncio.sleep(0.05)  # every slot for hung.example is taken
+    run = await asyncio.wait_for(
+        WeDataHook(retry_policy=FAST).aget_run(EXECUTION_ID, project_id=PROJECT_ID), 5
+    )
+    assert run.run_id == EXECUTION_ID
+    assert not any(task.done() for task in stuck)
+    hung.set()
+    await asyncio.gather(*stuck)
