@@ -102,5 +102,11 @@ class InvalidResponseError(CloudflowsError):
     retryable = True
 
 
+class ResponseTooLargeError(InvalidResponseError):
+    """The answer was larger than the hook reads (`max_response_bytes`); asking again cannot help."""
+
+    retryable = False
+
+
 class VendorApiError(CloudflowsError):
     """Any other vendor error code, reported as the vendor gave it."""

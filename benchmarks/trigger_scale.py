@@ -133,15 +133,14 @@ async def _scenario(
     if pool is not None:  # benchmark-only: a shared client with another pool size
         import httpx
 
-        from airflow_provider_cloudflows.hooks import base
-        from airflow_provider_cloudflows.hooks.network import AsyncioHTTPTransport
-        from airflow_provider_cloudflows.hooks.transport import PoolRouter
+        from airflow_provider_cloudflows.hooks import transport
+        from airflow_provider_cloudflows.hooks.transport import AsyncPoolTransport, PoolRouter
 
         limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=60)
         origin = url.rstrip("/")
-        base._request_slots[asyncio.get_running_loop()] = {origin: asyncio.Semaphore(pool)}
-        base._async_routers[asyncio.get_running_loop()] = PoolRouter(
-            lambda proxy, tls: AsyncioHTTPTransport(limits=limits, proxy=proxy, verify=tls)
+        transport._request_slots[asyncio.get_running_loop()] = {origin: asyncio.Semaphore(pool)}
+        transport._async_routers[asyncio.get_running_loop()] = PoolRouter(
+            lambda proxy, tls: AsyncPoolTransport(limits=limits, proxy=proxy, ssl_context=tls)
         )
 
     if design == "ours":

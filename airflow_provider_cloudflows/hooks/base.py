@@ -1,7 +1,10 @@
-"""The shared hook core: connection -> credentials, one connection pool per hook, retries, errors.
+"""The shared hook core: a connection type's credentials, a wire protocol, retries, one pool per hook.
 
-Vendor hooks only describe requests (`ApiRequest`) and decode responses; everything that is the
-same for all four APIs lives here, once.
+A product hook composes one connection type (products.py: whose credentials) with one wire
+protocol (protocols/: how requests are built, signed and decoded) and adds only its own
+operations. Everything that is the same for all four APIs lives here, once: reading the
+connection (sync, or without blocking the event loop), signing, sending through the transport
+with its limits, retrying, and turning every failure into a typed error.
 """
 
 from __future__ import annotations
@@ -10,32 +13,40 @@ import asyncio
 import importlib
 import logging
 import time
-import weakref
-from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
 
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_cloudflows.errors import (
-    CloudflowsError,
-    InvalidRequestError,
-    ServiceUnavailableError,
+from airflow_provider_cloudflows.connections.credentials import (
+    CloudCredentials,
+    max_response_bytes,
+    read_credentials,
 )
-from airflow_provider_cloudflows.hooks.network import AsyncioHTTPTransport, CoalescingHTTPTransport
-from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation, T
+from airflow_provider_cloudflows.errors import CloudflowsError, ServiceUnavailableError, ThrottledError
+from airflow_provider_cloudflows.hooks import operations
+from airflow_provider_cloudflows.hooks.network import attempt_deadline, time_left
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.hooks.transport import (
     DEFAULT_HEADERS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     PoolRouter,
+    ReadLimits,
     asend,
     parse_url,
     send,
+    shared_async_transport,
+    shared_request_slots,
     sign,
+    sync_router,
+    warm_shared_async_transport,
 )
+from airflow_provider_cloudflows.module_loading import import_class
+from airflow_provider_cloudflows.products import CONNECTION_TYPES, ConnectionType, Product
+from airflow_provider_cloudflows.protocols.base import WireProtocol
+from airflow_provider_cloudflows.protocols.request import ApiRequest, Operation, T
 from airflow_provider_cloudflows.runs import WorkflowRun
 
 log = logging.getLogger(__name__)
@@ -43,115 +54,45 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
-@dataclass(frozen=True)
-class CloudCredentials:
-    """What a connection holds. `repr` never shows the secret or the token."""
+class CloudflowsHook(BaseHook):
+    """Base of every hook of this package: a connection type plus a wire protocol.
 
-    key_id: str
-    secret: str = field(repr=False)
-    security_token: str | None = field(default=None, repr=False)
-    region: str | None = None
-    endpoint: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict, repr=False)
+    A subclass declares `product` (a products.Product; the connection type follows from it) or,
+    for a connection type's own hook, `connection`; and `protocol`, the wire protocol object.
 
-
-# One set of async transports (connection pools, one per origin) per event loop, shared by every
-# hook on that loop: a triggerer may hold thousands of waiting runs, and each needs no pool of
-# its own. Signing is per request, so sharing a pool never shares credentials.
-_async_routers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PoolRouter[httpx.AsyncBaseTransport]] = (
-    weakref.WeakKeyDictionary()
-)
-# Requests in flight per event loop and origin, and each origin's pool size. Kept small on
-# purpose: httpcore's pool does O(connections^2 + queued x connections) work on every request
-# start and end, so with 256 connections a burst of 1,000 first polls (a triggerer restart) cost
-# ~1 s of CPU per poll; with 16 slots in front of a 16-connection pool it is a few ms
-# (benchmarks/trigger_scale.py). Waiting for a slot is an O(1) asyncio.Semaphore wake-up instead
-# of a pool scan. Per origin, so a vendor that stops answering holds up only its own polls.
-MAX_CONCURRENT_REQUESTS = 16
-_request_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
-_ASYNC_LIMITS = httpx.Limits(
-    max_connections=MAX_CONCURRENT_REQUESTS,
-    max_keepalive_connections=MAX_CONCURRENT_REQUESTS,
-    keepalive_expiry=60,
-)
-
-
-def _with_scheme(endpoint: str | None) -> str | None:
-    """Endpoints are base URLs; a bare host name means HTTPS, as it does for the vendors' own hosts."""
-    endpoint = (endpoint or "").strip().rstrip("/")
-    if not endpoint:
-        return None
-    return endpoint if "://" in endpoint else f"https://{endpoint}"
-
-
-def response_preview(response: httpx.Response, limit: int = 200) -> str:
-    """A short, single-line view of a response body for error messages."""
-    text = response.text[:limit].replace("\n", " ")
-    return f"HTTP {response.status_code} {text!r}"
-
-
-def _new_async_router() -> PoolRouter[httpx.AsyncBaseTransport]:
-    router: PoolRouter[httpx.AsyncBaseTransport] = PoolRouter(
-        lambda proxy, tls: AsyncioHTTPTransport(limits=_ASYNC_LIMITS, proxy=proxy, verify=tls)
-    )
-    router.prepare()
-    return router
-
-
-def _shared_async_router() -> PoolRouter[httpx.AsyncBaseTransport]:
-    loop = asyncio.get_running_loop()
-    router = _async_routers.get(loop)
-    if router is None:
-        router = _async_routers[loop] = _new_async_router()
-    return router
-
-
-def shared_async_transport(url: httpx.URL) -> httpx.AsyncBaseTransport:
-    """The transport this event loop uses for `url` (shared by every hook on the loop)."""
-    return _shared_async_router()(url)
-
-
-async def warm_shared_async_transport() -> None:
-    """Create this loop's shared pools' router in a worker thread if it has none yet.
-
-    It builds the TLS context every pool shares, which reads the CA bundle from disk: tens of
-    milliseconds that would otherwise stall every other trigger on the triggerer's loop.
-    """
-    loop = asyncio.get_running_loop()
-    if loop in _async_routers:
-        return
-    router = await asyncio.to_thread(_new_async_router)
-    _async_routers.setdefault(loop, router)  # another coroutine may have won the race
-
-
-def shared_request_slots(url: httpx.URL) -> asyncio.Semaphore:
-    """Bounds the requests in flight to `url`'s origin on this event loop (MAX_CONCURRENT_REQUESTS)."""
-    per_origin = _request_slots.setdefault(asyncio.get_running_loop(), {})
-    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
-    slots = per_origin.get(origin)
-    if slots is None:
-        slots = per_origin[origin] = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
-    return slots
-
-
-class CloudflowsBaseHook(BaseHook):
-    """Base of every vendor hook. Subclasses set the connection type and implement the protocol.
-
-    :param conn_id: the Airflow connection id.
+    :param conn_id: the Airflow connection id (also accepted as `<conn_type>_conn_id=`).
     :param region: overrides the connection's region.
     :param endpoint: overrides the connection's endpoint (a base URL such as http://127.0.0.1:8790).
     :param retry_policy: overrides the retry policy built from the connection extras.
-    :param timeout: per-request timeout in seconds.
+    :param timeout: seconds one attempt may take, connect, send and the whole answer together.
     """
 
+    product: ClassVar[Product | None] = None
+    connection: ClassVar[ConnectionType]
+    protocol: ClassVar[WireProtocol]
     conn_name_attr: ClassVar[str]
     default_conn_name: ClassVar[str]
     conn_type: ClassVar[str]
     hook_name: ClassVar[str]
-    # Human name of the API, used in errors and logs: "WeData", "Cloud Infinite", ...
+    # Human name of the API, used in errors and logs: "Tencent Cloud WeData", ...
     vendor: ClassVar[str] = "cloud"
+    # Modules the hook imports lazily (response models, parsers). `preload` imports them, so a
+    # trigger can pay that cost in a worker thread instead of on the triggerer's event loop.
+    lazy_modules: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        product = cls.__dict__.get("product")
+        if product is not None:
+            cls.connection = CONNECTION_TYPES[product.connection]
+            cls.vendor = cls.hook_name = product.name
+        connection = cls.__dict__.get("connection")
+        if isinstance(connection, ConnectionType):
+            cls.conn_type = connection.conn_type
+            cls.conn_name_attr = f"{connection.conn_type}_conn_id"
+            cls.default_conn_name = f"{connection.conn_type}_default"
+            if product is None:
+                cls.vendor = cls.hook_name = connection.name
 
     def __init__(
         self,
@@ -161,15 +102,21 @@ class CloudflowsBaseHook(BaseHook):
         endpoint: str | None = None,
         retry_policy: RetryPolicy | None = None,
         timeout: float | None = None,
+        **kwargs: Any,
     ) -> None:
+        named = kwargs.pop(self.conn_name_attr, None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(kwargs)}")
         super().__init__()
-        self.conn_id = conn_id or self.default_conn_name
+        self.conn_id = conn_id or named or self.default_conn_name
         self._region_override = region
         self._endpoint_override = endpoint
         self._retry_policy_override = retry_policy
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0)) if timeout else DEFAULT_TIMEOUT
         self._timeout_extension = self._timeout.as_dict()
+        self._attempt_seconds = float(timeout) if timeout else 30.0
         self._credentials: CloudCredentials | None = None
+        self._read_limits: ReadLimits | None = None
         self._auth: httpx.Auth | None = None
         self.sleep: Callable[[float], None] = time.sleep
         self.asleep: Callable[[float], Any] = asyncio.sleep
@@ -179,19 +126,14 @@ class CloudflowsBaseHook(BaseHook):
 
     # -- connection ---------------------------------------------------------------------------
 
-    def _credentials_from(self, conn: Any, extras: dict[str, Any]) -> CloudCredentials:
-        if not conn.login or not conn.password:
-            raise InvalidRequestError(
-                f"connection {self.conn_id!r} needs the key id as login and the secret as password",
-                vendor=self.vendor,
-            )
-        return CloudCredentials(
-            key_id=conn.login,
-            secret=conn.password,
-            security_token=extras.get("security_token") or None,
-            region=self._region_override or extras.get("region") or None,
-            endpoint=_with_scheme(self._endpoint_override or extras.get("endpoint")),
-            extras=extras,
+    def _read(self, conn: Any, extras: dict[str, Any]) -> CloudCredentials:
+        return read_credentials(
+            self.conn_id,
+            conn,
+            extras,
+            vendor=self.vendor,
+            region=self._region_override,
+            endpoint=self._endpoint_override,
         )
 
     @property
@@ -199,7 +141,7 @@ class CloudflowsBaseHook(BaseHook):
         """Read once per hook; a sensor that polls for hours does not re-read its connection."""
         if self._credentials is None:
             conn = self.get_connection(self.conn_id)
-            self._credentials = self._credentials_from(conn, conn.extra_dejson)
+            self._credentials = self._read(conn, conn.extra_dejson)
         return self._credentials
 
     async def aload_credentials(self) -> CloudCredentials:
@@ -211,7 +153,7 @@ class CloudflowsBaseHook(BaseHook):
             )
 
             conn = await get_async_connection(self.conn_id, hook=self)
-            self._credentials = self._credentials_from(conn, await get_async_extra_dejson(conn))
+            self._credentials = self._read(conn, await get_async_extra_dejson(conn))
         return self._credentials
 
     @property
@@ -222,23 +164,27 @@ class CloudflowsBaseHook(BaseHook):
         return self._retry_policy_override
 
     @property
+    def read_limits(self) -> ReadLimits:
+        """How much of an answer is read (extra `max_response_bytes`) and how long an attempt takes."""
+        if self._read_limits is None:
+            creds = self.credentials
+            self._read_limits = ReadLimits(
+                max_response_bytes=max_response_bytes(
+                    creds.extras, DEFAULT_MAX_RESPONSE_BYTES, conn_id=self.conn_id, vendor=self.vendor
+                ),
+                attempt_seconds=self._attempt_seconds,
+                vendor=self.vendor,
+            )
+        return self._read_limits
+
+    @property
     def region(self) -> str | None:
         return self.credentials.region
-
-    # -- protocol (vendor subclasses) -----------------------------------------------------------
-
-    @abstractmethod
-    def _build_auth(self, credentials: CloudCredentials) -> httpx.Auth:
-        """The signer for this API, built once per hook."""
-
-    @abstractmethod
-    def _decode(self, request: ApiRequest, response: httpx.Response) -> Any:
-        """Turn a response into its payload, or raise the typed error the vendor's answer means."""
 
     @property
     def auth(self) -> httpx.Auth:
         if self._auth is None:
-            self._auth = self._build_auth(self.credentials)
+            self._auth = self.protocol.signer(self.credentials)
         return self._auth
 
     # -- transport ------------------------------------------------------------------------------
@@ -246,12 +192,20 @@ class CloudflowsBaseHook(BaseHook):
     @cached_property
     def transport(self) -> PoolRouter[httpx.BaseTransport]:
         """This hook's keep-alive connection pools (one per origin or proxy): url -> transport."""
-        return PoolRouter(lambda proxy, tls: CoalescingHTTPTransport(proxy=proxy, verify=tls))
+        return sync_router()
 
     def close(self) -> None:
         router = self.__dict__.pop("transport", None)
         for transport in getattr(router, "transports", ()):
             transport.close()
+
+    async def async_transport(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        """The transport for async calls: by default the one shared by every hook on this loop."""
+        return shared_async_transport(url)
+
+    def request(self, *args: Any, **kwargs: Any) -> ApiRequest:
+        """A request of this hook's protocol with its credentials; the arguments are the protocol's."""
+        return self.protocol.request(self.credentials, *args, **kwargs)  # type: ignore[attr-defined]
 
     def _signed_request(self, req: ApiRequest) -> httpx.Request:
         request = httpx.Request(
@@ -266,32 +220,40 @@ class CloudflowsBaseHook(BaseHook):
     def call(self, req: ApiRequest) -> Any:
         """Send one request with retries and return the decoded payload."""
         policy = self.retry_policy
+        limits = self.read_limits
         attempt = 0
         while True:
             attempt += 1
             try:
                 request = self._signed_request(req)
-                return self._decode(req, send(self.transport(request.url), request))
+                return self.protocol.decode(req, send(self.transport(request.url), request, limits))
             except Exception as exc:
                 self.sleep(self._wait_before_retry(req, exc, attempt, policy))
-
-    async def async_transport(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
-        """The transport for async calls: by default the one shared by every hook on this loop."""
-        return shared_async_transport(url)
 
     async def acall(self, req: ApiRequest) -> Any:
         await self.aload_credentials()
         await warm_shared_async_transport()
         policy = self.retry_policy
+        limits = self.read_limits
         attempt = 0
         while True:
             attempt += 1
             try:
                 request = self._signed_request(req)
                 transport = await self.async_transport(request.url)
-                async with shared_request_slots(request.url):
-                    response = await asend(transport, request)
-                return self._decode(req, response)
+                # The wait for a request slot counts against the attempt's deadline too.
+                with attempt_deadline(limits.attempt_seconds):
+                    slots = shared_request_slots(request.url)
+                    try:
+                        async with asyncio.timeout(time_left()):
+                            await slots.acquire()
+                    except TimeoutError:
+                        raise httpx.PoolTimeout("no request slot came free within the attempt") from None
+                    try:
+                        response = await asend(transport, request, limits)
+                    finally:
+                        slots.release()
+                return self.protocol.decode(req, response)
             except Exception as exc:
                 await self.asleep(self._wait_before_retry(req, exc, attempt, policy))
 
@@ -301,6 +263,9 @@ class CloudflowsBaseHook(BaseHook):
         if not self._retryable(req, error, exc) or not policy.should_retry(error, attempt):
             raise error from exc
         wait = policy.delay(attempt, error)
+        left = time_left()  # a caller's own deadline (a trigger's) also bounds the wait
+        if left is not None and left <= wait:
+            raise error from exc
         self._log_retry(req, error, attempt, policy, wait)
         return wait
 
@@ -308,6 +273,8 @@ class CloudflowsBaseHook(BaseHook):
         if isinstance(exc, CloudflowsError):
             if exc.run_id is None:
                 exc.run_id = req.run_id
+            if exc.action is None:
+                exc.action = req.action
             return exc
         if isinstance(exc, httpx.TransportError):
             return ServiceUnavailableError(
@@ -324,8 +291,6 @@ class CloudflowsBaseHook(BaseHook):
             return error.retryable
         # Starting or stopping twice is worse than failing once: only retry when the vendor
         # cannot have acted on the request.
-        from airflow_provider_cloudflows.errors import ThrottledError
-
         return isinstance(error, ThrottledError) or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
 
     def _log_retry(
@@ -343,44 +308,23 @@ class CloudflowsBaseHook(BaseHook):
     # -- operations -----------------------------------------------------------------------------
 
     def run_operation(self, operation: Operation[T]) -> T:
-        """Drive a vendor operation with this hook's own (sync) connection pool."""
-        try:
-            req = next(operation)
-            while True:
-                req = operation.send(self.call(req))
-        except StopIteration as done:
-            return done.value
+        """Drive an operation with this hook's own (sync) connection pool."""
+        return operations.run_operation(self, operation)
 
     async def arun_operation(self, operation: Operation[T]) -> T:
         """Drive the same operation on the loop's shared async pool (never blocks the loop)."""
-        await self.aload_credentials()
-        try:
-            req = next(operation)
-            while True:
-                req = operation.send(await self.acall(req))
-        except StopIteration as done:
-            return done.value
-
-    # -- the one question every vendor answers ------------------------------------------------
-
-    @abstractmethod
-    def _get_run_operation(self, run_id: str, **params: Any) -> Operation[WorkflowRun]:
-        """Requests that read run `run_id` (and its task runs) and build a WorkflowRun."""
+        return await operations.arun_operation(self, operation)
 
     def get_run(self, run_id: str, **params: Any) -> WorkflowRun:
-        return self.run_operation(self._get_run_operation(run_id, **params))
+        """The one question every product answers: run `run_id` with its task runs."""
+        raise NotImplementedError
 
     async def aget_run(self, run_id: str, **params: Any) -> WorkflowRun:
-        await self.aload_credentials()
-        return await self.arun_operation(self._get_run_operation(run_id, **params))
+        raise NotImplementedError
 
     def console_url(self, run: WorkflowRun) -> str | None:
         """Where a person sees this run in the vendor console (used by the extra links)."""
         return None
-
-    # Modules the hook imports lazily (response models, parsers). `preload` imports them, so a
-    # trigger can pay that cost in a worker thread instead of on the triggerer's event loop.
-    lazy_modules: ClassVar[tuple[str, ...]] = ()
 
     def preload(self) -> None:
         for module in self.lazy_modules:
@@ -388,13 +332,22 @@ class CloudflowsBaseHook(BaseHook):
 
     # -- connection test ----------------------------------------------------------------------
 
-    def _test_connection_operation(self) -> Operation[str]:
-        """One cheap signed call; returns a short success message. Subclasses override."""
-        raise NotImplementedError
+    def check_connection(self) -> str:
+        """One cheap signed call; returns a short success message.
+
+        By default the connection type's own check (STS GetCallerIdentity), which any valid key
+        may make whatever products it is allowed to use; a product may check something closer.
+        """
+        hook_class = import_class(self.connection.hook)
+        if type(self) is hook_class:
+            raise NotImplementedError
+        return hook_class(
+            self.conn_id, region=self._region_override, endpoint=self._endpoint_override
+        ).check_connection()
 
     def test_connection(self) -> tuple[bool, str]:
         try:
-            message = self.run_operation(self._test_connection_operation())
+            message = self.check_connection()
         except CloudflowsError as err:
             return False, str(err)
         except Exception as err:  # the UI shows this text; never a traceback with secrets

@@ -14,14 +14,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, VendorApiError
-from airflow_provider_cloudflows.hooks.alibaba import AlibabaCloudHook
-from airflow_provider_cloudflows.hooks.request import Operation
+from airflow_provider_cloudflows.hooks.base import CloudflowsHook
+from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.products import PRODUCTS
+from airflow_provider_cloudflows.protocols.alibaba_rpc import AlibabaRpc
+from airflow_provider_cloudflows.protocols.request import Operation
 
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.models.dataworks import TaskInstance, WorkflowInstance
     from airflow_provider_cloudflows.runs import TaskRun, WorkflowRun
 
-DATAWORKS_VENDOR = "Alibaba Cloud DataWorks"
+DATAWORKS = PRODUCTS["dataworks"]
+DATAWORKS_VENDOR = DATAWORKS.name
 MAX_TASK_PAGE_SIZE = 500
 # Where a person sees a workspace's Operation Center. The `/<region>/<module>?defaultProjectId=`
 # shape is the one DataWorks console pages use; that the Operation Center module is `ops` and
@@ -29,6 +33,20 @@ MAX_TASK_PAGE_SIZE = 500
 # the deep link): at worst the link opens the right workspace's Operation Center.
 CONSOLE_URL = (
     "https://dataworks.data.aliyun.com/{region}/ops?defaultProjectId={project_id}&workflowInstanceId={id}"
+)
+
+# The official SDK's endpoint map sends these public regions to the central host.
+DATAWORKS_REGION_HOSTS = dict.fromkeys(
+    (
+        "ap-south-1",
+        "ap-southeast-2",
+        "cn-fujian",
+        "cn-huhehaote",
+        "cn-qingdao",
+        "cn-wuhan",
+        "cn-zhangbei",
+    ),
+    "dataworks.aliyuncs.com",
 )
 
 # What `with_task_runs` accepts: always, never, or only when the instance is in one of these raw states.
@@ -59,7 +77,7 @@ class StopResult:
         return not self.failed
 
 
-class DataWorksHook(AlibabaCloudHook):
+class DataWorksHook(CloudflowsHook):
     """DataWorks workflow instances over the `alibabacloud` connection.
 
     :param alibabacloud_conn_id: the Airflow connection (AccessKey id as login, secret as password,
@@ -72,29 +90,19 @@ class DataWorksHook(AlibabaCloudHook):
     read them once, when the instance finishes).
     """
 
-    lazy_modules = ("airflow_provider_cloudflows.models.dataworks",)
-
-    hook_name = "Alibaba Cloud DataWorks"
-    vendor = DATAWORKS_VENDOR
-    product: ClassVar[str] = "dataworks"
-    api_version: ClassVar[str] = "2024-05-18"
-    # The official SDK's endpoint map sends these public regions to the central host.
-    region_hosts: ClassVar[dict[str, str]] = dict.fromkeys(
-        (
-            "ap-south-1",
-            "ap-southeast-2",
-            "cn-fujian",
-            "cn-huhehaote",
-            "cn-qingdao",
-            "cn-wuhan",
-            "cn-zhangbei",
-        ),
-        "dataworks.aliyuncs.com",
+    product = DATAWORKS
+    protocol = AlibabaRpc(
+        DATAWORKS.name,
+        product="dataworks",
+        api_version="2024-05-18",
+        region_hosts=DATAWORKS_REGION_HOSTS,
     )
+    region_hosts: ClassVar[dict[str, str]] = DATAWORKS_REGION_HOSTS
+    lazy_modules = ("airflow_provider_cloudflows.models.dataworks",)
 
     def __init__(
         self,
-        alibabacloud_conn_id: str = AlibabaCloudHook.default_conn_name,
+        alibabacloud_conn_id: str | None = None,
         *,
         task_page_size: int = MAX_TASK_PAGE_SIZE,
         **kwargs: Any,
@@ -108,24 +116,19 @@ class DataWorksHook(AlibabaCloudHook):
 
     # -- reading an instance --------------------------------------------------------------------
 
-    def get_run(self, instance_id: int | str, with_task_runs: TaskRunsWanted = True) -> WorkflowRun:  # type: ignore[override]
-        """Read one workflow instance (GetWorkflowInstance) and, if asked, all its task instances."""
-        return super().get_run(instance_id, with_task_runs=with_task_runs)
-
-    async def aget_run(self, instance_id: int | str, with_task_runs: TaskRunsWanted = True) -> WorkflowRun:  # type: ignore[override]
-        return await super().aget_run(instance_id, with_task_runs=with_task_runs)
-
-    def _get_run_operation(
-        self, run_id: Any, *, with_task_runs: TaskRunsWanted = True
+    @sync_and_async
+    def get_run(
+        self, instance_id: int | str, with_task_runs: TaskRunsWanted = True
     ) -> Operation[WorkflowRun]:
+        """Read one workflow instance (GetWorkflowInstance) and, if asked, all its task instances."""
         from airflow_provider_cloudflows.models.dataworks import (
             GetWorkflowInstanceResponse,
             parse,
             to_workflow_run,
         )
 
-        instance_id = parse_instance_id(run_id)
-        payload = yield self.rpc_request(
+        instance_id = parse_instance_id(instance_id)
+        payload = yield self.request(
             "GetWorkflowInstance", method="GET", query={"Id": instance_id}, run_id=str(instance_id)
         )
         instance = parse(
@@ -133,10 +136,10 @@ class DataWorksHook(AlibabaCloudHook):
         ).WorkflowInstance
         tasks: list[TaskInstance] = []
         if _wants_task_runs(with_task_runs, instance.Status):
-            tasks = yield from self._task_instances_operation(instance)
+            tasks = yield from self._task_instances(instance)
         return to_workflow_run(instance, tasks)
 
-    def _task_instances_operation(self, instance: WorkflowInstance) -> Operation[list[TaskInstance]]:
+    def _task_instances(self, instance: WorkflowInstance) -> Operation[list[TaskInstance]]:
         """Every page of ListTaskInstances for one workflow instance, in id order, without duplicates."""
         from airflow_provider_cloudflows.models.dataworks import ListTaskInstancesResponse, parse
 
@@ -160,7 +163,7 @@ class DataWorksHook(AlibabaCloudHook):
         tasks: dict[int, TaskInstance] = {}
         page_number = 1
         while True:
-            payload = yield self.rpc_request(
+            payload = yield self.request(
                 "ListTaskInstances", form={**form, "PageNumber": page_number}, run_id=run_id
             )
             page = parse(
@@ -175,9 +178,6 @@ class DataWorksHook(AlibabaCloudHook):
 
     def get_task_instance(self, task_instance_id: int | str) -> TaskRun:
         """One task instance (GetTaskInstance), normalized."""
-        return self.run_operation(self._get_task_instance_operation(task_instance_id))
-
-    def _get_task_instance_operation(self, task_instance_id: int | str) -> Operation[TaskRun]:
         from airflow_provider_cloudflows.models.dataworks import (
             GetTaskInstanceResponse,
             parse,
@@ -185,8 +185,8 @@ class DataWorksHook(AlibabaCloudHook):
         )
 
         task_id = parse_instance_id(task_instance_id, "task instance id")
-        payload = yield self.rpc_request(
-            "GetTaskInstance", method="GET", query={"Id": task_id}, run_id=str(task_id)
+        payload = self.call(
+            self.request("GetTaskInstance", method="GET", query={"Id": task_id}, run_id=str(task_id))
         )
         response = parse(GetTaskInstanceResponse, payload, action="GetTaskInstance", run_id=str(task_id))
         return task_instance_to_task_run(response.TaskInstance)
@@ -234,11 +234,11 @@ class DataWorksHook(AlibabaCloudHook):
             "Tags": tags or None,
             "TagCreationPolicy": tag_creation_policy,
         }
-        operation_id = self.run_operation(self._create_operation(form))
+        operation_id = self._create(form)
         self.log.info("DataWorks is creating workflow instances (operation %s)", operation_id)
         deadline = time.monotonic() + create_timeout
         while True:
-            ids = self.run_operation(self._create_result_operation(operation_id))
+            ids = self._create_result(operation_id)
             if ids is not None:
                 return ids
             if time.monotonic() >= deadline:
@@ -250,13 +250,13 @@ class DataWorksHook(AlibabaCloudHook):
                 )
             self.sleep(poll_interval)
 
-    def _create_operation(self, form: dict[str, Any]) -> Operation[str]:
+    def _create(self, form: dict[str, Any]) -> str:
         from airflow_provider_cloudflows.models.dataworks import CreateWorkflowInstancesResponse, parse
 
-        payload = yield self.rpc_request("CreateWorkflowInstances", form=form, idempotent=False)
+        payload = self.call(self.request("CreateWorkflowInstances", form=form, idempotent=False))
         return parse(CreateWorkflowInstancesResponse, payload, action="CreateWorkflowInstances").OperationId
 
-    def _create_result_operation(self, operation_id: str) -> Operation[list[int] | None]:
+    def _create_result(self, operation_id: str) -> list[int] | None:
         """The created instance ids, or None while DataWorks is still creating them."""
         from airflow_provider_cloudflows.models.dataworks import (
             GetCreateWorkflowInstancesResultResponse,
@@ -264,7 +264,7 @@ class DataWorksHook(AlibabaCloudHook):
         )
 
         action = "GetCreateWorkflowInstancesResult"
-        payload = yield self.rpc_request(action, method="GET", query={"OperationId": operation_id})
+        payload = self.call(self.request(action, method="GET", query={"OperationId": operation_id}))
         response = parse(GetCreateWorkflowInstancesResultResponse, payload, action=action)
         result = response.Result
         if result.Status == "Created":
@@ -299,19 +299,19 @@ class DataWorksHook(AlibabaCloudHook):
         ids = [parse_instance_id(i) for i in instance_ids]
         if not ids:
             return StopResult()
-        result = self.run_operation(self._stop_operation(ids, comment))
+        result = self._stop(ids, comment)
         for instance_id, message in result.failed.items():
             self.log.warning("DataWorks did not stop workflow instance %s: %s", instance_id, message)
         return result
 
-    def _stop_operation(self, ids: list[int], comment: str | None) -> Operation[StopResult]:
+    def _stop(self, ids: list[int], comment: str | None) -> StopResult:
         from airflow_provider_cloudflows.models.dataworks import StopWorkflowInstancesResponse, parse
 
         action = "StopWorkflowInstances"
         # Stopping is safe to repeat (a second stop of a stopped instance changes nothing), so the
         # request keeps the default retry on 5xx: on_kill should not give up on a passing fault.
-        payload = yield self.rpc_request(
-            action, form={"Ids": ids, "Comment": comment}, run_id=",".join(map(str, ids))
+        payload = self.call(
+            self.request(action, form={"Ids": ids, "Comment": comment}, run_id=",".join(map(str, ids)))
         )
         info = parse(StopWorkflowInstancesResponse, payload, action=action).SuccessInfo
         stopped: list[int] = []

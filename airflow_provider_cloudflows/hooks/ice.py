@@ -9,9 +9,14 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from airflow_provider_cloudflows.errors import InvalidRequestError
-from airflow_provider_cloudflows.hooks.alibaba import AlibabaCloudHook
-from airflow_provider_cloudflows.hooks.request import Operation
+from airflow_provider_cloudflows.hooks.base import CloudflowsHook
+from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.products import PRODUCTS
+from airflow_provider_cloudflows.protocols.alibaba_rpc import AlibabaRpc
+from airflow_provider_cloudflows.protocols.request import Operation
 from airflow_provider_cloudflows.runs import WorkflowRun
+
+ICE = PRODUCTS["ice"]
 
 # Regions where IMS serves the workflow API, each on its regional host. The official SDK's
 # generated `_endpoint_map` sends every region except cn-shanghai to the central host
@@ -42,6 +47,8 @@ ICE_REGIONS: tuple[str, ...] = (
     "me-east-1",
 )
 
+ICE_REGION_HOSTS = {region: f"ice.{region}.aliyuncs.com" for region in ICE_REGIONS}
+
 # The IMS console shows workflow templates at /settings/workflow/list (linked from the SDK's
 # own docstrings). The page of a single workflow task is UNCONFIRMED: this URL opens the task
 # list of that area filtered to the task id.
@@ -55,7 +62,16 @@ START_WORKFLOW = "StartWorkflow"
 LIST_WORKFLOW_TASKS = "ListWorkflowTasks"
 
 
-class IceHook(AlibabaCloudHook):
+def _explain(code: str | None, message: str) -> str:
+    if code and ("NotFound" in code or "NotExist" in code) and not code.startswith("InvalidAccessKeyId"):
+        return (
+            f"{message} (ICE only answers GetWorkflowTask for workflow tasks created within the "
+            "last year; an older task can no longer be queried)"
+        )
+    return message
+
+
+class IceHook(CloudflowsHook):
     """Read, start and list ICE workflow tasks (connection type `alibabacloud`).
 
     `get_run(task_id)` returns a WorkflowRun whose task runs are the nodes of the task's
@@ -64,17 +80,22 @@ class IceHook(AlibabaCloudHook):
     ListWorkflowTasks only covers the last 90 days.
     """
 
+    product = ICE
+    protocol = AlibabaRpc(
+        ICE.name,
+        product="ice",
+        api_version="2020-11-09",
+        region_hosts=ICE_REGION_HOSTS,
+        explain=_explain,
+    )
+    region_hosts: ClassVar[dict[str, str]] = ICE_REGION_HOSTS
     lazy_modules = ("airflow_provider_cloudflows.models.ice",)
-
-    hook_name = "Alibaba Cloud ICE"
-    vendor = "Alibaba Cloud ICE"
-    product = "ice"
-    api_version = "2020-11-09"
-    region_hosts: ClassVar[dict[str, str]] = {region: f"ice.{region}.aliyuncs.com" for region in ICE_REGIONS}
 
     # -- reading one task ---------------------------------------------------------------------------
 
-    def _get_run_operation(self, run_id: str, **params: Any) -> Operation[WorkflowRun]:
+    @sync_and_async
+    def get_run(self, run_id: str, **params: Any) -> Operation[WorkflowRun]:
+        """GetWorkflowTask: the task with one task run per node of its ActivityResults."""
         from airflow_provider_cloudflows.models.ice import GetWorkflowTaskResponse, parse, to_workflow_run
 
         if params:
@@ -82,7 +103,9 @@ class IceHook(AlibabaCloudHook):
                 f"GetWorkflowTask takes only the task id, not {sorted(params)}", vendor=self.vendor
             )
         task_id = _require_text(run_id, "task_id")
-        body = yield self.rpc_request(GET_WORKFLOW_TASK, query={"TaskId": task_id}, run_id=task_id)
+        body = yield self.protocol.request(
+            self.credentials, GET_WORKFLOW_TASK, query={"TaskId": task_id}, run_id=task_id
+        )
         response = parse(GetWorkflowTaskResponse, body, action=GET_WORKFLOW_TASK, run_id=task_id)
         return to_workflow_run(response.WorkflowTask, request_id=response.RequestId)
 
@@ -102,17 +125,6 @@ class IceHook(AlibabaCloudHook):
         :param task_input: `{"Type": "OSS" | "Media", "Media": "<url or media id>"}`, or that as JSON text.
         :param user_data: JSON object (or text) of at most 512 bytes, e.g. a callback URL.
         """
-        return self.run_operation(
-            self._start_run_operation(workflow_id, task_input, user_data, skip_input_verification)
-        )
-
-    def _start_run_operation(
-        self,
-        workflow_id: str,
-        task_input: Mapping[str, Any] | str,
-        user_data: Mapping[str, Any] | str | None,
-        skip_input_verification: bool | None,
-    ) -> Operation[str]:
         from airflow_provider_cloudflows.models.ice import StartWorkflowResponse, parse
 
         user_data_text = _json_text(user_data) if user_data is not None else None
@@ -130,7 +142,7 @@ class IceHook(AlibabaCloudHook):
             "SkipInputVerification": skip_input_verification,
         }
         # Not idempotent: a retried StartWorkflow could start the workflow twice.
-        body = yield self.rpc_request(START_WORKFLOW, query=query, idempotent=False)
+        body = self.call(self.request(START_WORKFLOW, query=query, idempotent=False))
         return parse(StartWorkflowResponse, body, action=START_WORKFLOW).TaskId
 
     # -- listing tasks --------------------------------------------------------------------------------
@@ -151,27 +163,15 @@ class IceHook(AlibabaCloudHook):
         :param max_results: page size, 1-100.
         :param limit: stop after this many tasks.
         """
-        return self.run_operation(
-            self._list_runs_operation(
-                _list_query(
-                    workflow_id,
-                    workflow_name,
-                    key_text,
-                    start_of_create_time,
-                    end_of_create_time,
-                    max_results,
-                ),
-                limit,
-            )
-        )
-
-    def _list_runs_operation(self, query: dict[str, Any], limit: int | None) -> Operation[list[WorkflowRun]]:
         from airflow_provider_cloudflows.models.ice import ListWorkflowTasksResponse, parse, to_workflow_run
 
+        query = _list_query(
+            workflow_id, workflow_name, key_text, start_of_create_time, end_of_create_time, max_results
+        )
         runs: list[WorkflowRun] = []
         seen_tokens: set[str] = set()
         while True:
-            body = yield self.rpc_request(LIST_WORKFLOW_TASKS, query=query)
+            body = self.call(self.request(LIST_WORKFLOW_TASKS, query=query))
             page = parse(ListWorkflowTasksResponse, body, action=LIST_WORKFLOW_TASKS)
             runs += [to_workflow_run(task, request_id=page.RequestId) for task in page.TaskList]
             if limit is not None and len(runs) >= limit:
@@ -183,15 +183,7 @@ class IceHook(AlibabaCloudHook):
             seen_tokens.add(token)
             query = {**query, "NextToken": token}
 
-    # -- errors, links, connection test -----------------------------------------------------------
-
-    def _explain(self, code: str | None, message: str) -> str:
-        if code and ("NotFound" in code or "NotExist" in code) and not code.startswith("InvalidAccessKeyId"):
-            return (
-                f"{message} (ICE only answers GetWorkflowTask for workflow tasks created within the "
-                "last year; an older task can no longer be queried)"
-            )
-        return message
+    # -- links, connection test -----------------------------------------------------------------------
 
     def console_url_for(self, task_id: str) -> str:
         query = {"taskId": task_id}
@@ -209,10 +201,10 @@ class IceHook(AlibabaCloudHook):
         except Exception:  # a link must never fail a task
             return None
 
-    def _test_connection_operation(self) -> Operation[str]:
+    def check_connection(self) -> str:
         from airflow_provider_cloudflows.models.ice import ListWorkflowTasksResponse, parse
 
-        body = yield self.rpc_request(LIST_WORKFLOW_TASKS, query={"MaxResults": 1})
+        body = self.call(self.request(LIST_WORKFLOW_TASKS, query={"MaxResults": 1}))
         page = parse(ListWorkflowTasksResponse, body, action=LIST_WORKFLOW_TASKS)
         total = page.TotalCount if page.TotalCount is not None else len(page.TaskList)
         return f"Connected to Alibaba Cloud ICE ({total} workflow tasks in the last 90 days)"
@@ -229,7 +221,7 @@ def _list_query(
     if not 1 <= max_results <= LIST_PAGE_MAX:
         raise InvalidRequestError(
             f"max_results must be 1-{LIST_PAGE_MAX}, got {max_results}",
-            vendor=IceHook.vendor,
+            vendor=ICE.name,
             action=LIST_WORKFLOW_TASKS,
         )
     return {
@@ -245,7 +237,7 @@ def _list_query(
 def _require_text(value: Any, name: str) -> str:
     text = str(value).strip() if value is not None else ""
     if not text:
-        raise InvalidRequestError(f"{name} must not be empty", vendor=IceHook.vendor)
+        raise InvalidRequestError(f"{name} must not be empty", vendor=ICE.name)
     return text
 
 

@@ -1,160 +1,70 @@
-"""httpcore network backends for the hooks' connection pools.
+"""httpcore network backends for the hooks' pools, built on httpcore's public backend interface.
 
-Two things httpx's defaults cost a poll that these backends do not:
+The sync one wraps httpcore's `SyncBackend`; the async one talks to asyncio's public transports
+(see `AsyncioStream`). Both add two things:
 
-- httpcore writes a request's head and its body separately: two send system calls for every
-  POST poll (WeData, ICE, DataWorks' task pages). Both backends hold writes until the answer is
-  first awaited and send them together. A request is always followed by reading its answer.
-- httpx's async transport talks to sockets through anyio, which on asyncio adds a cancel scope to
-  every read and write and rebuilds a dict of socket attributes each time the pool asks whether
-  an idle connection is still open (once per connection per request). The triggerer always runs
-  asyncio, so its pool uses asyncio streams directly (benchmarks/trigger_scale.py: a restart of
-  1,000 triggers at once went from 1,227 to 715 µs of CPU per poll).
+- One deadline per attempt. httpcore's timeouts bound each read, write or connect on its own, so
+  a server that trickles a byte a second never trips them. `attempt_deadline()` sets an absolute
+  deadline for everything the current thread or task sends; every socket operation is given at
+  most the time left, and one that starts after it fails at once with the matching timeout.
+  Scopes nest and the nearest deadline wins, so a trigger's own deadline bounds its polls.
+- Writes coalesced: httpcore writes a request's head and its body separately, two send system
+  calls for every POST poll. The streams hold writes until the answer is first read and send
+  them together (a request is always followed by reading its answer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import ssl
+import time
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import httpcore
-import httpx
 
-# What httpx.Client uses when given no limits.
-HTTPX_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+SocketOptions = Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None
+
+# (absolute monotonic deadline, the seconds it was set for) of the innermost attempt, if any.
+_deadline: ContextVar[tuple[float, float] | None] = ContextVar("cloudflows_attempt_deadline", default=None)
 
 
 @contextlib.contextmanager
-def _mapped(timeout_error: type[Exception], os_error: type[Exception]) -> Iterator[None]:
+def attempt_deadline(seconds: float | None) -> Iterator[None]:
+    """Bound every socket operation in this scope by `seconds` from now (and any outer deadline)."""
+    if seconds is None:
+        yield
+        return
+    wanted = (time.monotonic() + seconds, seconds)
+    outer = _deadline.get()
+    token = _deadline.set(wanted if outer is None or wanted[0] < outer[0] else outer)
     try:
         yield
-    except TimeoutError as exc:
-        raise timeout_error(str(exc) or "timed out") from exc
-    except (OSError, asyncio.IncompleteReadError) as exc:
-        raise os_error(str(exc) or type(exc).__name__) from exc
+    finally:
+        _deadline.reset(token)
 
 
-class AsyncioStream(httpcore.AsyncNetworkStream):
-    """An asyncio connection whose writes go out together when the answer is first awaited."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._pending: list[bytes] = []
-        self._write_timeout: float | None = None
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if self._pending:
-            await self._flush()
-        with _mapped(httpcore.ReadTimeout, httpcore.ReadError):
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if buffer:
-            self._pending.append(buffer)
-            self._write_timeout = timeout
-
-    async def _flush(self) -> None:
-        data = b"".join(self._pending)
-        self._pending.clear()
-        with _mapped(httpcore.WriteTimeout, httpcore.WriteError):
-            self._writer.write(data)
-            async with asyncio.timeout(self._write_timeout):
-                await self._writer.drain()
-
-    async def aclose(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(OSError, asyncio.CancelledError):
-            await self._writer.wait_closed()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> AsyncioStream:
-        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":
-            # Asked of idle connections only: any data or EOF means the server has closed it.
-            # The stream reads eagerly, so this needs no system call.
-            return self._reader.at_eof() or self._writer.is_closing() or bool(self._reader._buffer)
-        name = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
-        return self._writer.get_extra_info(name)
+def time_left() -> float | None:
+    """Seconds left before the innermost deadline (None without one); never negative."""
+    current = _deadline.get()
+    return None if current is None else max(0.0, current[0] - time.monotonic())
 
 
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None = None,
-    ) -> AsyncioStream:
-        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=(local_address, 0) if local_address else None
-                )
-        sock: socket.socket | None = writer.get_extra_info("socket")
-        for option in socket_options or ():
-            if sock is not None:
-                sock.setsockopt(*option)  # type: ignore[arg-type]
-        return AsyncioStream(reader, writer)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None = None,
-    ) -> AsyncioStream:
-        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_unix_connection(path)
-        return AsyncioStream(reader, writer)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class AsyncioHTTPTransport(httpx.AsyncHTTPTransport):
-    """httpx's async transport with its direct connection pool on `AsyncioBackend`.
-
-    Proxied pools keep httpx's own backend: proxies need tunnelling that only it implements.
-    """
-
-    def __init__(
-        self, *, limits: httpx.Limits, proxy: str | None = None, verify: ssl.SSLContext | bool = True
-    ) -> None:
-        super().__init__(limits=limits, proxy=proxy, verify=verify)
-        if proxy is None:
-            self._pool = httpcore.AsyncConnectionPool(
-                network_backend=AsyncioBackend(), **_pool_options(self._pool, limits)
-            )
-
-
-def _pool_options(pool: Any, limits: httpx.Limits) -> dict[str, Any]:
-    """What httpx configured its own direct pool with, to build ours the same way."""
-    return {
-        "ssl_context": pool._ssl_context,
-        "max_connections": limits.max_connections,
-        "max_keepalive_connections": limits.max_keepalive_connections,
-        "keepalive_expiry": limits.keepalive_expiry,
-    }
+def bounded(timeout: float | None, error: type[Exception]) -> float | None:
+    """`timeout` cut to the time left; raises `error` when the deadline has already passed."""
+    current = _deadline.get()
+    if current is None:
+        return timeout
+    left = current[0] - time.monotonic()
+    if left <= 0:
+        raise error(f"the attempt's deadline of {current[1]:g} s passed")
+    return left if timeout is None else min(timeout, left)
 
 
 class CoalescingStream(httpcore.NetworkStream):
-    """httpcore's own socket stream, with writes held until the answer is first read."""
+    """A sync stream whose writes go out together when the answer is first read."""
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
@@ -165,8 +75,8 @@ class CoalescingStream(httpcore.NetworkStream):
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
-            self._inner.write(data, self._write_timeout)
-        return self._inner.read(max_bytes, timeout)
+            self._inner.write(data, bounded(self._write_timeout, httpcore.WriteTimeout))
+        return self._inner.read(max_bytes, bounded(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if buffer:
@@ -178,11 +88,9 @@ class CoalescingStream(httpcore.NetworkStream):
         self._inner.close()
 
     def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> CoalescingStream:
+        timeout = bounded(timeout, httpcore.ConnectTimeout)
         return CoalescingStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
@@ -190,8 +98,8 @@ class CoalescingStream(httpcore.NetworkStream):
 
 
 class CoalescingBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
+    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
+        self._inner = inner or httpcore.SyncBackend()
 
     def connect_tcp(
         self,
@@ -199,34 +107,200 @@ class CoalescingBackend(httpcore.NetworkBackend):
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
-        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None = None,
+        socket_options: SocketOptions = None,
     ) -> CoalescingStream:
+        timeout = bounded(timeout, httpcore.ConnectTimeout)
         return CoalescingStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
 
     def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None = None,
+        self, path: str, timeout: float | None = None, socket_options: SocketOptions = None
     ) -> CoalescingStream:
+        timeout = bounded(timeout, httpcore.ConnectTimeout)
         return CoalescingStream(self._inner.connect_unix_socket(path, timeout, socket_options))
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
 
-class CoalescingHTTPTransport(httpx.HTTPTransport):
-    """httpx's transport with its direct connection pool on `CoalescingBackend`."""
+class _Receiver(asyncio.Protocol):
+    """Buffers what the socket receives and whether it has closed, for `AsyncioStream`.
 
-    def __init__(
+    Knowing the connection's state here is what makes keep-alive safe: httpcore asks an idle
+    connection whether it is readable before reusing it, and on asyncio the event loop has
+    already drained the socket, so asking the socket itself (as httpcore's AnyIO backend does)
+    misses a server's close of an idle TLS connection and the next request fails.
+    """
+
+    # Stop reading from the socket past this much unread data (httpcore reads 64 KiB at a time).
+    HIGH_WATER = 256 * 1024
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.closed = False
+        self.error: Exception | None = None
+        self._data_waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > self.HIGH_WATER and self.transport is not None:
+            self.transport.pause_reading()
+            self._paused = True
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self._wake()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.error = exc
+        self._wake()
+        self._wake_drain()
+
+    def pause_writing(self) -> None:
+        self._drain_waiter = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        self._wake_drain()
+
+    def _wake(self) -> None:
+        if self._data_waiter is not None and not self._data_waiter.done():
+            self._data_waiter.set_result(None)
+
+    def _wake_drain(self) -> None:
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def receive(self, max_bytes: int) -> bytes:
+        while not self.buffer and not self.closed:
+            self._data_waiter = asyncio.get_running_loop().create_future()
+            await self._data_waiter
+        if not self.buffer:
+            if self.error is not None:
+                raise OSError(str(self.error) or type(self.error).__name__)
+            return b""  # the server closed the connection
+        data = bytes(self.buffer[:max_bytes])
+        del self.buffer[:max_bytes]
+        if self._paused and len(self.buffer) <= self.HIGH_WATER // 2 and self.transport is not None:
+            self.transport.resume_reading()
+            self._paused = False
+        return data
+
+    async def drain(self) -> None:
+        if self.closed:
+            raise OSError("the connection is closed")
+        if self._drain_waiter is not None:
+            await self._drain_waiter
+
+
+@contextlib.contextmanager
+def _mapped(timeout_error: type[Exception], os_error: type[Exception]) -> Iterator[None]:
+    try:
+        yield
+    except TimeoutError as exc:
+        raise timeout_error(str(exc) or "timed out") from exc
+    except OSError as exc:
+        raise os_error(str(exc) or type(exc).__name__) from exc
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """A connection on asyncio's public transport and protocol API, writes held until the answer is read.
+
+    The triggerer always runs asyncio; talking to its transports directly skips the cancel scope
+    AnyIO wraps around every read and write (benchmarks/trigger_scale.py).
+    """
+
+    def __init__(self, receiver: _Receiver) -> None:
+        self._receiver = receiver
+        self._pending: list[bytes] = []
+        self._write_timeout: float | None = None
+
+    @property
+    def _transport(self) -> asyncio.Transport:
+        transport = self._receiver.transport
+        assert transport is not None  # set by connection_made before the stream exists
+        return transport
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            with _mapped(httpcore.WriteTimeout, httpcore.WriteError):
+                async with asyncio.timeout(bounded(self._write_timeout, httpcore.WriteTimeout)):
+                    self._transport.write(data)
+                    await self._receiver.drain()
+        with _mapped(httpcore.ReadTimeout, httpcore.ReadError):
+            async with asyncio.timeout(bounded(timeout, httpcore.ReadTimeout)):
+                return await self._receiver.receive(max_bytes)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if buffer:
+            self._pending.append(buffer)
+            self._write_timeout = timeout
+
+    async def aclose(self) -> None:
+        self._pending.clear()
+        self._transport.close()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> AsyncioStream:
+        loop = asyncio.get_running_loop()
+        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+            async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
+                tls = await loop.start_tls(
+                    self._transport, self._receiver, ssl_context, server_hostname=server_hostname
+                )
+        if tls is None:
+            raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        self._receiver.transport = tls  # type: ignore[assignment]
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # Asked of idle connections only: any data or a close means the server is done with it.
+            return bool(self._receiver.buffer) or self._receiver.closed or self._transport.is_closing()
+        name = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
+        return self._transport.get_extra_info(name)
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    async def connect_tcp(
         self,
-        *,
-        limits: httpx.Limits = HTTPX_DEFAULT_LIMITS,
-        proxy: str | None = None,
-        verify: ssl.SSLContext | bool = True,
-    ) -> None:
-        super().__init__(limits=limits, proxy=proxy, verify=verify)
-        if proxy is None:
-            self._pool = httpcore.ConnectionPool(
-                network_backend=CoalescingBackend(), **_pool_options(self._pool, limits)
-            )
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: SocketOptions = None,
+    ) -> AsyncioStream:
+        loop = asyncio.get_running_loop()
+        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+            async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
+                transport, receiver = await loop.create_connection(
+                    _Receiver, host, port, local_addr=(local_address, 0) if local_address else None
+                )
+        sock = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            if sock is not None:
+                sock.setsockopt(*option)
+        return AsyncioStream(receiver)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: SocketOptions = None
+    ) -> AsyncioStream:
+        loop = asyncio.get_running_loop()
+        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+            async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
+                _, receiver = await loop.create_unix_connection(_Receiver, path)
+        return AsyncioStream(receiver)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

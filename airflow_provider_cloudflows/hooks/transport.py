@@ -1,30 +1,193 @@
-"""How a hook's requests reach the network: signed, then handed straight to an httpx transport.
+"""How a hook's requests reach the network, and how every answer is read: once, for every vendor.
 
 A poll is one signed request that is never redirected and never needs a cookie. Sent through
 `httpx.Client`, every poll still pays for the client's cookie jar, redirect loop, auth-flow
 generator and event hooks: ~60 µs of CPU, a quarter of a whole bare GET on the machine in
-docs/benchmarks.md. Hooks therefore build an `httpx.Request`, sign it in place and give it to a
-transport (httpx's connection pool) themselves. What the client would still have added is kept:
-default headers, timeouts, and the proxies named in the environment.
+docs/benchmarks.md. Hooks therefore build an `httpx.Request`, sign it and hand it to a transport
+themselves. The transports here implement httpx's public transport interface over httpcore pools
+built with httpcore's public constructor, so the pools can use our network backends
+(hooks/network.py); any other `httpx.BaseTransport` works too (tests use `httpx.MockTransport`).
+
+Whatever the transport, `send` / `asend` read the answer the same way: the raw body is read
+chunk by chunk and decompressed here, both bounded by the hook's `max_response_bytes`, inside one
+deadline for the whole attempt (connect, send and the whole body).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import ssl
 import urllib.request
-from collections.abc import Callable
+import weakref
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import httpcore
 import httpx
 from pydantic_core import from_json
 
+from airflow_provider_cloudflows.errors import InvalidResponseError, ResponseTooLargeError
+from airflow_provider_cloudflows.hooks.network import (
+    AsyncioBackend,
+    CoalescingBackend,
+    attempt_deadline,
+    time_left,
+)
+
 USER_AGENT = "airflow-provider-cloudflows"
-# Sent with every request; a signer adds its own headers on top.
+# Sent with every request; a signer adds its own headers on top. Only encodings decoded below.
 DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
 
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# What httpx.Client uses when given no limits.
+HTTPX_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of an answer is read, and for how long one attempt may take."""
+
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    attempt_seconds: float | None = 30.0
+    vendor: str = "cloud"  # named in the errors reading raises
+
+
+# -- httpcore errors as httpx's ---------------------------------------------------------------------
+
+# Most specific first. The rest of the package (retry classification, messages) speaks httpx's
+# exception types, whichever transport answered.
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextlib.contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core, mapped in _ERRORS:
+            if isinstance(exc, core):
+                raise mapped(str(exc) or type(exc).__name__, request=request) from exc
+        raise
+
+
+def _core_request(request: httpx.Request) -> httpcore.Request:
+    url = request.url
+    return httpcore.Request(
+        method=request.method,
+        url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+        headers=request.headers.raw,
+        content=request.content,
+        extensions=request.extensions,
+    )
+
+
+class _Body(httpx.SyncByteStream):
+    def __init__(self, response: httpcore.Response, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors(self._request):
+            yield from self._response.iter_stream()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class _AsyncBody(httpx.AsyncByteStream):
+    def __init__(self, response: httpcore.Response, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors(self._request):
+            async for chunk in self._response.aiter_stream():
+                yield chunk
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class PoolTransport(httpx.BaseTransport):
+    """httpx's transport interface over an httpcore pool on `CoalescingBackend`."""
+
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits = HTTPX_DEFAULT_LIMITS,
+        proxy: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(),
+            proxy=httpcore.Proxy(proxy) if proxy else None,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=CoalescingBackend(),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with _as_httpx_errors(request):
+            response = self.pool.handle_request(_core_request(request))
+        return httpx.Response(
+            response.status, headers=response.headers, stream=_Body(response, request), request=request
+        )
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class AsyncPoolTransport(httpx.AsyncBaseTransport):
+    """The async twin of `PoolTransport`, on `AsyncioBackend` (asyncio's own transports)."""
+
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits = HTTPX_DEFAULT_LIMITS,
+        proxy: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(),
+            proxy=httpcore.Proxy(proxy) if proxy else None,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=AsyncioBackend(),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with _as_httpx_errors(request):
+            response = await self.pool.handle_async_request(_core_request(request))
+        return httpx.Response(
+            response.status, headers=response.headers, stream=_AsyncBody(response, request), request=request
+        )
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
 
 
 class PoolRouter(Generic[TransportT]):
@@ -73,31 +236,250 @@ class PoolRouter(Generic[TransportT]):
         return list(self._pools.values())
 
 
+def sync_router() -> PoolRouter[httpx.BaseTransport]:
+    """A hook's own keep-alive pools (one per origin or proxy)."""
+    return PoolRouter(lambda proxy, tls: PoolTransport(proxy=proxy, ssl_context=tls))
+
+
+# -- the pools shared by every hook on one event loop ------------------------------------------------
+
+# A triggerer may hold thousands of waiting runs, and each needs no pool of its own. Signing is per
+# request, so sharing a pool never shares credentials. Requests in flight are bounded per event
+# loop and origin, and so is each origin's pool: httpcore's pool does O(connections^2 + queued x
+# connections) work on every request start and end, so with 256 connections a burst of 1,000
+# first polls (a triggerer restart) cost ~1 s of CPU per poll; with 16 slots in front of a
+# 16-connection pool it is a few ms (benchmarks/trigger_scale.py). Waiting for a slot is an O(1)
+# asyncio.Semaphore wake-up instead of a pool scan. Per origin, so a vendor that stops answering
+# holds up only its own polls.
+MAX_CONCURRENT_REQUESTS = 16
+_ASYNC_LIMITS = httpx.Limits(
+    max_connections=MAX_CONCURRENT_REQUESTS,
+    max_keepalive_connections=MAX_CONCURRENT_REQUESTS,
+    keepalive_expiry=60,
+)
+_async_routers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PoolRouter[httpx.AsyncBaseTransport]] = (
+    weakref.WeakKeyDictionary()
+)
+_request_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _new_async_router() -> PoolRouter[httpx.AsyncBaseTransport]:
+    router: PoolRouter[httpx.AsyncBaseTransport] = PoolRouter(
+        lambda proxy, tls: AsyncPoolTransport(limits=_ASYNC_LIMITS, proxy=proxy, ssl_context=tls)
+    )
+    router.prepare()
+    return router
+
+
+def shared_async_transport(url: httpx.URL) -> httpx.AsyncBaseTransport:
+    """The transport this event loop uses for `url` (shared by every hook on the loop)."""
+    loop = asyncio.get_running_loop()
+    router = _async_routers.get(loop)
+    if router is None:
+        router = _async_routers[loop] = _new_async_router()
+    return router(url)
+
+
+async def warm_shared_async_transport() -> None:
+    """Create this loop's shared pools' router in a worker thread if it has none yet.
+
+    It builds the TLS context every pool shares, which reads the CA bundle from disk: tens of
+    milliseconds that would otherwise stall every other trigger on the triggerer's loop.
+    """
+    loop = asyncio.get_running_loop()
+    if loop in _async_routers:
+        return
+    router = await asyncio.to_thread(_new_async_router)
+    _async_routers.setdefault(loop, router)  # another coroutine may have won the race
+
+
+def shared_request_slots(url: httpx.URL) -> asyncio.Semaphore:
+    """Bounds the requests in flight to `url`'s origin on this event loop (MAX_CONCURRENT_REQUESTS)."""
+    per_origin = _request_slots.setdefault(asyncio.get_running_loop(), {})
+    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    slots = per_origin.get(origin)
+    if slots is None:
+        slots = per_origin[origin] = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
+    return slots
+
+
+# -- reading an answer -------------------------------------------------------------------------------
+
+
+class BodyReader:
+    """Collects a raw body, undoing its Content-Encoding, never holding more than the cap.
+
+    Decompression is bounded too (`max_length`), so a small gzip answer that would inflate to
+    gigabytes stops at the cap instead of filling memory.
+    """
+
+    def __init__(self, content_encoding: str | None, limits: ReadLimits, request: httpx.Request) -> None:
+        self.max_bytes = limits.max_response_bytes
+        self.vendor = limits.vendor
+        self.request = request
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._raw = 0
+        names = [n.strip().lower() for n in (content_encoding or "").split(",")]
+        # Applied in reverse of the order they are listed (RFC 9110 §8.4).
+        self._decoders = [_decoder(n, request, self.vendor) for n in reversed(names) if n and n != "identity"]
+
+    def feed(self, chunk: bytes) -> None:
+        self._raw += len(chunk)
+        if self._raw > self.max_bytes:
+            self._too_large()
+        for decoder in self._decoders:
+            chunk = decoder.feed(chunk, self.max_bytes - self._size + 1)
+        self._keep(chunk)
+
+    def finish(self) -> bytes:
+        data = b""
+        for decoder in self._decoders:
+            data = decoder.feed(data, self.max_bytes - self._size + 1) + decoder.finish()
+        self._keep(data)
+        return b"".join(self._chunks)
+
+    def _keep(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self.max_bytes:
+            self._too_large()
+        if data:
+            self._chunks.append(data)
+
+    def _too_large(self) -> None:
+        raise ResponseTooLargeError(
+            f"the answer from {self.request.url.host} is larger than the limit of {self.max_bytes:,} bytes "
+            "(connection extra 'max_response_bytes' raises it)",
+            vendor=self.vendor,
+        )
+
+
+class _Inflate:
+    def __init__(self, wbits: int, request: httpx.Request, vendor: str, fallback_raw: bool = False) -> None:
+        self._z = zlib.decompressobj(wbits)
+        self._vendor = vendor
+        self._fallback_raw = fallback_raw
+        self._started = False
+        self._request = request
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        if not data:
+            return b""
+        try:
+            out = self._z.decompress(data, max(room, 1))
+        except zlib.error as exc:
+            if self._fallback_raw and not self._started:
+                # "deflate" is zlib-wrapped by the standard, raw by some servers: accept both.
+                self._z, self._fallback_raw = zlib.decompressobj(-zlib.MAX_WBITS), False
+                return self.feed(data, room)
+            raise self._corrupt(exc) from exc
+        self._started = True
+        return out
+
+    def finish(self) -> bytes:
+        try:
+            return self._z.flush()
+        except zlib.error as exc:
+            raise self._corrupt(exc) from exc
+
+    def _corrupt(self, exc: zlib.error) -> InvalidResponseError:
+        return InvalidResponseError(
+            f"the answer from {self._request.url.host} could not be decompressed: {exc}",
+            vendor=self._vendor,
+        )
+
+
+def _decoder(name: str, request: httpx.Request, vendor: str) -> _Inflate:
+    if name in ("gzip", "x-gzip"):
+        return _Inflate(zlib.MAX_WBITS | 16, request, vendor)
+    if name == "deflate":
+        return _Inflate(zlib.MAX_WBITS, request, vendor, fallback_raw=True)
+    raise InvalidResponseError(
+        f"the answer from {request.url.host} uses Content-Encoding {name!r}, which was not asked for",
+        vendor=vendor,
+    )
+
+
+_DECODED_AWAY = ("content-encoding", "content-length", "transfer-encoding")
+
+
+def _decoded(response: httpx.Response, body: bytes, request: httpx.Request) -> httpx.Response:
+    # The headers that described the raw bytes no longer do; httpx would decode the body again.
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DECODED_AWAY]
+    decoded = httpx.Response(response.status_code, headers=headers, content=body, request=request)
+    return decoded
+
+
+def _bounded(content: bytes, limits: ReadLimits, request: httpx.Request) -> bytes:
+    reader = BodyReader(None, limits, request)
+    reader.feed(content)
+    return reader.finish()
+
+
+def send(
+    transport: httpx.BaseTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
+) -> httpx.Response:
+    """One request through a transport: the whole answer read within the limits, connection released."""
+    with attempt_deadline(limits.attempt_seconds):
+        response = transport.handle_request(request)
+        try:
+            if response.is_stream_consumed:  # built in memory (a mock transport): already decoded
+                body = _bounded(response.content, limits, request)
+            else:
+                reader = BodyReader(response.headers.get("content-encoding"), limits, request)
+                for chunk in response.iter_raw():
+                    reader.feed(chunk)
+                body = reader.finish()
+        finally:
+            response.close()
+    return _decoded(response, body, request)
+
+
+async def asend(
+    transport: httpx.AsyncBaseTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
+) -> httpx.Response:
+    with attempt_deadline(limits.attempt_seconds):
+        response = await transport.handle_async_request(request)
+        try:
+            if response.is_stream_consumed:
+                body = _bounded(response.content, limits, request)
+            else:
+                reader = BodyReader(response.headers.get("content-encoding"), limits, request)
+                async for chunk in response.aiter_raw():
+                    reader.feed(chunk)
+                body = reader.finish()
+        finally:
+            await response.aclose()
+    return _decoded(response, body, request)
+
+
+async def asend_shared(request: httpx.Request, limits: ReadLimits = ReadLimits()) -> httpx.Response:
+    """`asend` on this loop's shared pool, waiting for a request slot of the origin first.
+
+    The slot wait counts against the attempt's deadline too: a poll never outlives its time.
+    """
+    with attempt_deadline(limits.attempt_seconds):
+        slots = shared_request_slots(request.url)
+        try:
+            async with asyncio.timeout(time_left()):
+                await slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("no request slot came free before the attempt's deadline") from None
+        try:
+            return await asend(shared_async_transport(request.url), request, limits)
+        finally:
+            slots.release()
+
+
+# -- small helpers the protocols share ----------------------------------------------------------------
+
+
 @functools.lru_cache(maxsize=512)
 def parse_url(url: str) -> httpx.URL:
     """Parsed once per distinct URL: a sensor polls the same URL for hours (URLs carry no secret)."""
     return httpx.URL(url)
-
-
-def send(transport: httpx.BaseTransport, request: httpx.Request) -> httpx.Response:
-    """One request through a transport, body read and connection released."""
-    response = transport.handle_request(request)
-    try:
-        response.read()
-    finally:
-        response.close()
-    response.request = request
-    return response
-
-
-async def asend(transport: httpx.AsyncBaseTransport, request: httpx.Request) -> httpx.Response:
-    response = await transport.handle_async_request(request)
-    try:
-        await response.aread()
-    finally:
-        await response.aclose()
-    response.request = request
-    return response
 
 
 def sign(auth: httpx.Auth, request: httpx.Request) -> httpx.Request:
@@ -119,3 +501,9 @@ def json_body(response: httpx.Response) -> Any:
         return from_json(response.content)
     except ValueError:
         return json.loads(response.content)
+
+
+def response_preview(response: httpx.Response, limit: int = 200) -> str:
+    """A short, single-line view of a response body for error messages; decodes no more than it shows."""
+    text = response.content[: limit * 4].decode("utf-8", errors="replace")[:limit]
+    return f"HTTP {response.status_code} {text.replace(chr(10), ' ')!r}"

@@ -2,19 +2,22 @@
 
 Read a run with GetTriggerWorkflowRun (the run and all its task runs in one call), start one with
 CreateTriggerWorkflowRun, stop runs with KillTriggerWorkflowRuns, list runs page by page with
-ListTriggerWorkflowRuns. Signing, errors and retries come from TencentCloudHook.
+ListTriggerWorkflowRuns. Signing and errors come from the API 3.0 protocol, retries from the core.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, NotFoundError
-from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation
-from airflow_provider_cloudflows.hooks.tencent import TencentCloudHook
+from airflow_provider_cloudflows.hooks.base import CloudflowsHook
+from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.products import PRODUCTS
+from airflow_provider_cloudflows.protocols.request import Operation
+from airflow_provider_cloudflows.protocols.tencent_api3 import TencentApi3
 
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.models.wedata import ExecutionActionBrief, TriggerWorkflowRunBrief
@@ -28,11 +31,11 @@ DEFAULT_CONSOLE_URL_TEMPLATE = (
     "?projectId={project_id}&workflowId={workflow_id}&executionId={execution_id}&region={region}"
 )
 
-# Must match the VENDOR of the response models (kept apart so the models load lazily).
-VENDOR = "Tencent Cloud WeData"
+WEDATA = PRODUCTS["wedata"]
+VENDOR = WEDATA.name
 
 
-class WeDataHook(TencentCloudHook):
+class WeDataHook(CloudflowsHook):
     """Workflow runs in Tencent Cloud WeData (connection type `tencentcloud`).
 
     The connection's `region` extra is required (WeData needs `X-TC-Region`); `endpoint`
@@ -41,53 +44,29 @@ class WeDataHook(TencentCloudHook):
     `https://wedata.intl.tencentcloudapi.com`, or a local emulator).
     """
 
+    product = WEDATA
+    protocol = TencentApi3(VENDOR, service="wedata", api_version="2025-08-06", region_required=True)
     lazy_modules = ("airflow_provider_cloudflows.models.wedata",)
-
-    hook_name = "Tencent Cloud WeData"
-    vendor = VENDOR
-    service: ClassVar[str] = "wedata"
-    api_version: ClassVar[str] = "2025-08-06"
-
-    def api3_request(self, action: str, payload: dict[str, Any], **kwargs: Any) -> ApiRequest:
-        if not self.credentials.region:
-            raise InvalidRequestError(
-                f"connection {self.conn_id!r} has no region; WeData needs one "
-                "(set the extra 'region', e.g. 'ap-guangzhou')",
-                vendor=self.vendor,
-                action=action,
-            )
-        return super().api3_request(action, payload, **kwargs)
 
     # -- read -----------------------------------------------------------------------------------
 
-    def get_run(self, execution_id: str, project_id: str | int | None = None, **params: Any) -> WorkflowRun:
-        """Read one workflow run and all its task runs (GetTriggerWorkflowRun)."""
-        try:
-            return super().get_run(execution_id, project_id=project_id, **params)
-        except NotFoundError as err:
-            raise _run_not_found(err, execution_id, project_id) from err
-
-    async def aget_run(
-        self, execution_id: str, project_id: str | int | None = None, **params: Any
-    ) -> WorkflowRun:
-        """The same as `get_run`, on the shared async pool (used by the trigger)."""
-        try:
-            return await super().aget_run(execution_id, project_id=project_id, **params)
-        except NotFoundError as err:
-            raise _run_not_found(err, execution_id, project_id) from err
-
-    def _get_run_operation(
-        self, run_id: str, project_id: str | int | None = None, **_: Any
+    @sync_and_async
+    def get_run(
+        self, execution_id: str, project_id: str | int | None = None, **_: Any
     ) -> Operation[WorkflowRun]:
+        """Read one workflow run and all its task runs (GetTriggerWorkflowRun)."""
         from airflow_provider_cloudflows.models.wedata import to_workflow_run
 
         project = _require("project_id", project_id, "GetTriggerWorkflowRun")
-        execution_id = _require("execution_id", run_id, "GetTriggerWorkflowRun")
-        payload = yield self.api3_request(
-            "GetTriggerWorkflowRun",
-            {"ProjectId": project, "WorkflowExecutionId": execution_id},
-            run_id=execution_id,
-        )
+        execution_id = _require("execution_id", execution_id, "GetTriggerWorkflowRun")
+        try:
+            payload = yield self.request(
+                "GetTriggerWorkflowRun",
+                {"ProjectId": project, "WorkflowExecutionId": execution_id},
+                run_id=execution_id,
+            )
+        except NotFoundError as err:
+            raise _run_not_found(err, execution_id, project_id) from err
         return to_workflow_run(payload, execution_id=execution_id, project_id=project)
 
     # -- start / stop ---------------------------------------------------------------------------
@@ -107,27 +86,6 @@ class WeDataHook(TencentCloudHook):
         :param params: run parameters (AdvancedParams); empty means the workflow's latest configuration.
         :param task_ids: run only these tasks; empty means every task.
         """
-        return self.run_operation(
-            self._start_run_operation(
-                project_id,
-                workflow_id,
-                params=params,
-                task_ids=task_ids,
-                scheduling_resource_group_id=scheduling_resource_group_id,
-                integration_resource_group_id=integration_resource_group_id,
-            )
-        )
-
-    def _start_run_operation(
-        self,
-        project_id: str | int,
-        workflow_id: str,
-        *,
-        params: Mapping[str, Any] | None,
-        task_ids: Sequence[str] | None,
-        scheduling_resource_group_id: str | None,
-        integration_resource_group_id: str | None,
-    ) -> Operation[str]:
         from airflow_provider_cloudflows.models.wedata import CreateTriggerWorkflowRunResponse, parse
 
         action = "CreateTriggerWorkflowRun"
@@ -146,7 +104,7 @@ class WeDataHook(TencentCloudHook):
         if integration_resource_group_id:
             body["IntegrationResourceGroupId"] = integration_resource_group_id
         # Not idempotent: a retried start could launch a second run.
-        payload = yield self.api3_request(action, body, idempotent=False)
+        payload = self.call(self.request(action, body, idempotent=False))
         response = parse(CreateTriggerWorkflowRunResponse, payload, action=action)
         execution_id = response.Data.WorkflowExecutionId if response.Data else None
         if not execution_id:
@@ -166,14 +124,10 @@ class WeDataHook(TencentCloudHook):
         The state a killed run ends in is not documented; it is reported as FAILED in practice
         (UNCONFIRMED), which the sensor treats as a failure.
         """
-        return self.run_operation(self._stop_runs_operation(project_id, workflow_id, list(execution_ids)))
-
-    def _stop_runs_operation(
-        self, project_id: str | int, workflow_id: str, execution_ids: list[str]
-    ) -> Operation[list[ExecutionActionBrief]]:
         from airflow_provider_cloudflows.models.wedata import KillTriggerWorkflowRunsResponse, parse
 
         action = "KillTriggerWorkflowRuns"
+        execution_ids = list(execution_ids)
         if not execution_ids:
             raise InvalidRequestError("no execution ids to stop", vendor=self.vendor, action=action)
         body = {
@@ -181,7 +135,7 @@ class WeDataHook(TencentCloudHook):
             "WorkflowId": _require("workflow_id", workflow_id, action),
             "WorkflowExecutionIdList": [str(e) for e in execution_ids],
         }
-        payload = yield self.api3_request(action, body, run_id=",".join(body["WorkflowExecutionIdList"]))
+        payload = self.call(self.request(action, body, run_id=",".join(body["WorkflowExecutionIdList"])))
         return parse(KillTriggerWorkflowRunsResponse, payload, action=action).Data or []
 
     # -- list -----------------------------------------------------------------------------------
@@ -199,21 +153,6 @@ class WeDataHook(TencentCloudHook):
 
         :param filters: vendor filters by name, e.g. {"ExecutionId": ["..."]} or {"Keyword": ["etl"]}.
         """
-        return self.run_operation(
-            self._list_runs_operation(
-                project_id, workflow_id=workflow_id, filters=filters, page_size=page_size, max_pages=max_pages
-            )
-        )
-
-    def _list_runs_operation(
-        self,
-        project_id: str | int,
-        *,
-        workflow_id: str | None,
-        filters: Mapping[str, Sequence[str]] | None,
-        page_size: int,
-        max_pages: int | None,
-    ) -> Operation[list[TriggerWorkflowRunBrief]]:
         from airflow_provider_cloudflows.models.wedata import ListTriggerWorkflowRunsResponse, parse
 
         action = "ListTriggerWorkflowRuns"
@@ -229,7 +168,7 @@ class WeDataHook(TencentCloudHook):
         items: list[TriggerWorkflowRunBrief] = []
         page = 1
         while True:
-            payload = yield self.api3_request(action, {**body, "PageNumber": page})
+            payload = self.call(self.request(action, {**body, "PageNumber": page}))
             data = parse(ListTriggerWorkflowRunsResponse, payload, action=action).Data
             if data is None:
                 return items

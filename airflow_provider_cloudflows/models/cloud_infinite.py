@@ -31,7 +31,6 @@ from airflow_provider_cloudflows.runs import (
 VENDOR = "Tencent Cloud Infinite"
 
 # Repeated XML elements: xmltodict must always make these lists, also when there is exactly one.
-REPEATED_ELEMENTS = ("WorkflowExecutionList", "WorkflowExecution", "Tasks")
 
 # One table for executions and their tasks (CI media jobs use the same words). `Pause` happens when
 # the queue is paused: the execution is not finished and may never progress without action, so it

@@ -30,7 +30,6 @@ from airflow_provider_cloudflows.errors import (
 )
 from airflow_provider_cloudflows.hooks.cloud_infinite import CloudInfiniteHook, format_ci_time
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
-from airflow_provider_cloudflows.hooks.tencent import CloudInfiniteHook as LazyHook
 from airflow_provider_cloudflows.runs import RunState
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
@@ -54,7 +53,6 @@ def conn(monkeypatch):
 
 
 def test_class_attributes():
-    assert LazyHook is CloudInfiniteHook
     assert CloudInfiniteHook.conn_type == "tencentcloud"
     assert CloudInfiniteHook.default_conn_name == "tencentcloud_default"
     assert CloudInfiniteHook.conn_name_attr == "tencentcloud_conn_id"

@@ -9,7 +9,7 @@ import pytest
 from ci_support import DOC_LIST, DOC_LIST_ONE, DOC_SINGLE, DOC_SINGLE_ONE_TASK, DOC_TRIGGER, STATE_CASES
 
 from airflow_provider_cloudflows.errors import InvalidResponseError, NotFoundError
-from airflow_provider_cloudflows.hooks.cloud_infinite import _parse_xml
+from airflow_provider_cloudflows.hooks.cloud_infinite import CloudInfiniteHook
 from airflow_provider_cloudflows.models.cloud_infinite import (
     CI_STATES,
     instance_id_from_trigger,
@@ -22,7 +22,7 @@ CST = timezone(timedelta(hours=8))
 
 
 def response(xml: str):
-    return _parse_xml(xml.encode())["Response"]
+    return CloudInfiniteHook.protocol.parse_xml(xml.encode())["Response"]
 
 
 def test_documented_single_execution_field_for_field():

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from airflow_provider_cloudflows.hooks.alibaba import AlibabaCloudHook
-from airflow_provider_cloudflows.hooks.tencent import TencentCloudHook
+from airflow_provider_cloudflows.connections.alibabacloud import AlibabaCloudHook
+from airflow_provider_cloudflows.connections.tencentcloud import TencentCloudHook
 
 HOOKS = {"alibabacloud": AlibabaCloudHook, "tencentcloud": TencentCloudHook}
 

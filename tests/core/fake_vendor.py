@@ -8,16 +8,18 @@ against the official SDKs, so this fake uses a trivial header auth that the tran
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from airflow_provider_cloudflows.connections.credentials import CloudCredentials
 from airflow_provider_cloudflows.errors import InvalidResponseError
-from airflow_provider_cloudflows.hooks.base import CloudCredentials, CloudflowsBaseHook
-from airflow_provider_cloudflows.hooks.classify import classify
-from airflow_provider_cloudflows.hooks.request import ApiRequest, Operation
+from airflow_provider_cloudflows.hooks.base import CloudflowsHook
+from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.protocols.base import WireProtocol
+from airflow_provider_cloudflows.protocols.codes import classify
+from airflow_provider_cloudflows.protocols.request import ApiRequest, Operation
 from airflow_provider_cloudflows.runs import RunState, StateTable, TaskRun, WorkflowRun
 from airflow_provider_cloudflows.sensors.base import WorkflowRunSensor
 
@@ -87,25 +89,13 @@ class _HeaderAuth(httpx.Auth):
         yield request
 
 
-class FakeHook(CloudflowsBaseHook):
-    conn_name_attr = "fake_conn_id"
-    default_conn_name = "fake_default"
-    conn_type = "fake"
-    hook_name = "Fake"
-    vendor = "Fake"
+class FakeProtocol(WireProtocol):
+    """A tiny JSON protocol: `{"code", "message"}` errors, a header that carries the secret."""
 
-    backend: FakeBackend = BACKEND
-
-    def _build_auth(self, credentials: CloudCredentials) -> httpx.Auth:
+    def signer(self, credentials: CloudCredentials) -> httpx.Auth:
         return _HeaderAuth(credentials.secret)
 
-    def transport(self, url: httpx.URL) -> httpx.MockTransport:  # type: ignore[override]
-        return httpx.MockTransport(self.backend.handle)
-
-    async def async_transport(self, url: httpx.URL) -> httpx.MockTransport:
-        return httpx.MockTransport(self.backend.handle)
-
-    def _decode(self, request: ApiRequest, response: httpx.Response) -> Any:
+    def decode(self, request: ApiRequest, response: httpx.Response) -> Any:
         try:
             body = response.json()
         except ValueError:
@@ -122,7 +112,25 @@ class FakeHook(CloudflowsBaseHook):
             code=body.get("code"),
         )
 
-    def _get_run_operation(self, run_id: str, **params: Any) -> Operation[WorkflowRun]:
+
+class FakeHook(CloudflowsHook):
+    conn_name_attr = "fake_conn_id"
+    default_conn_name = "fake_default"
+    conn_type = "fake"
+    hook_name = "Fake"
+    vendor = "Fake"
+    protocol = FakeProtocol("Fake")
+
+    backend: FakeBackend = BACKEND
+
+    def transport(self, url: httpx.URL) -> httpx.MockTransport:  # type: ignore[override]
+        return httpx.MockTransport(self.backend.handle)
+
+    async def async_transport(self, url: httpx.URL) -> httpx.MockTransport:
+        return httpx.MockTransport(self.backend.handle)
+
+    @sync_and_async
+    def get_run(self, run_id: str, **params: Any) -> Operation[WorkflowRun]:
         body = yield ApiRequest("GET", f"https://fake.example/runs/{run_id}", "GetRun", run_id=run_id)
         return WorkflowRun(
             vendor=self.vendor,
@@ -139,21 +147,15 @@ class FakeHook(CloudflowsBaseHook):
         )
 
     def start(self) -> str:
-        req = ApiRequest("POST", "https://fake.example/start", "Start", idempotent=False)
-        return self.run_operation(_single(req, lambda body: body["run_id"]))
+        return self.call(ApiRequest("POST", "https://fake.example/start", "Start", idempotent=False))[
+            "run_id"
+        ]
 
     def stop(self, run_id: str) -> None:
-        self.run_operation(
-            _single(ApiRequest("POST", f"https://fake.example/stop/{run_id}", "Stop"), lambda b: b)
-        )
+        self.call(ApiRequest("POST", f"https://fake.example/stop/{run_id}", "Stop"))
 
     def console_url(self, run: WorkflowRun) -> str | None:
         return f"https://console.fake.example/runs/{run.run_id}"
-
-
-def _single(req: ApiRequest, parse: Callable[[Any], Any]) -> Operation[Any]:
-    body = yield req
-    return parse(body)
 
 
 class FakeRunSensor(WorkflowRunSensor):

@@ -9,8 +9,8 @@ from airflow_provider_cloudflows.errors import (
     ServiceUnavailableError,
     ThrottledError,
 )
-from airflow_provider_cloudflows.hooks.classify import ALIBABA_CODES, COS_CODES, TENCENT_API3_CODES, classify
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
+from airflow_provider_cloudflows.protocols.codes import ALIBABA_CODES, COS_CODES, TENCENT_API3_CODES, classify
 
 
 def test_error_text_names_everything_needed():

@@ -95,5 +95,6 @@ def test_dag_files_importing_sensors_and_operators_do_not_load_hooks_or_models()
     # The provider info (read by Airflow itself) declares the connection forms: a small pure module.
     assert loaded <= {
         "airflow_provider_cloudflows.hooks",
-        "airflow_provider_cloudflows.hooks.connection_form",
+        "airflow_provider_cloudflows.connections",
+        "airflow_provider_cloudflows.connections.forms",
     }

@@ -117,14 +117,14 @@ async def test_triggers_on_one_loop_share_one_hook_and_one_connection_lookup(fak
     from airflow_provider_cloudflows.hooks import base
 
     lookups: list[str] = []
-    real = base.CloudflowsBaseHook.aload_credentials
+    real = base.CloudflowsHook.aload_credentials
 
     async def counting(self):
         if self._credentials is None:
             lookups.append(self.conn_id)
         return await real(self)
 
-    monkeypatch.setattr(base.CloudflowsBaseHook, "aload_credentials", counting)
+    monkeypatch.setattr(base.CloudflowsHook, "aload_credentials", counting)
     for i in range(20):
         fake.runs[f"r{i}"] = ["RUN", "OK"]
     triggers = [make_trigger(f"r{i}") for i in range(20)]

@@ -21,8 +21,7 @@ from airflow_provider_cloudflows.errors import (
     ServiceUnavailableError,
     ThrottledError,
 )
-from airflow_provider_cloudflows.hooks.alibaba import IceHook
-from airflow_provider_cloudflows.hooks.ice import ICE_REGIONS
+from airflow_provider_cloudflows.hooks.ice import ICE_REGIONS, IceHook
 from airflow_provider_cloudflows.runs import RunState
 
 
@@ -38,7 +37,7 @@ def ok_task(_req: httpx.Request, query: dict[str, str]) -> httpx.Response:
 @pytest.mark.parametrize("region", ICE_REGIONS)
 def test_every_listed_region_uses_its_regional_host(region: str) -> None:
     assert IceHook.region_hosts[region] == f"ice.{region}.aliyuncs.com"
-    assert IceHook().default_host("ice", region) == f"ice.{region}.aliyuncs.com"
+    assert IceHook.protocol.default_host(region) == f"ice.{region}.aliyuncs.com"
 
 
 def test_region_host_table_is_explicit() -> None:
@@ -67,14 +66,18 @@ def test_region_host_table_is_explicit() -> None:
     }
 
 
+def base_url(hook: IceHook) -> str:
+    return hook.protocol.base_url(hook.credentials)
+
+
 def test_base_url_from_region_and_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_ALIBABACLOUD_DEFAULT", conn_json())
-    assert IceHook().base_url() == "https://ice.cn-shanghai.aliyuncs.com"
-    assert IceHook(region="cn-beijing").base_url() == "https://ice.cn-beijing.aliyuncs.com"
-    assert IceHook(region="xx-new-1").base_url() == "https://ice.xx-new-1.aliyuncs.com"
+    assert base_url(IceHook()) == "https://ice.cn-shanghai.aliyuncs.com"
+    assert base_url(IceHook(region="cn-beijing")) == "https://ice.cn-beijing.aliyuncs.com"
+    assert base_url(IceHook(region="xx-new-1")) == "https://ice.xx-new-1.aliyuncs.com"
     monkeypatch.setenv("AIRFLOW_CONN_ALIBABACLOUD_DEFAULT", conn_json(endpoint="http://127.0.0.1:9/"))
-    assert IceHook(region="cn-beijing").base_url() == "http://127.0.0.1:9"
-    assert IceHook(endpoint="https://ice-vpc.cn-beijing.aliyuncs.com").base_url() == (
+    assert base_url(IceHook(region="cn-beijing")) == "http://127.0.0.1:9"
+    assert base_url(IceHook(endpoint="https://ice-vpc.cn-beijing.aliyuncs.com")) == (
         "https://ice-vpc.cn-beijing.aliyuncs.com"
     )
 
@@ -85,7 +88,7 @@ def test_no_region_and_no_endpoint_is_a_clear_error(monkeypatch: pytest.MonkeyPa
         json.dumps({"conn_type": "alibabacloud", "login": KEY_ID, "password": SECRET}),
     )
     with pytest.raises(InvalidRequestError, match="neither a region nor an endpoint"):
-        IceHook().base_url()
+        base_url(IceHook())
 
 
 # -- GetWorkflowTask -------------------------------------------------------------------------------

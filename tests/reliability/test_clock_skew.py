@@ -14,7 +14,7 @@ import pytest
 from reliability_support import CLOUD_INFINITE, WEDATA, VendorCase
 
 from airflow_provider_cloudflows.errors import ClockSkewError
-from airflow_provider_cloudflows.hooks.tencent import clock_skew_error
+from airflow_provider_cloudflows.protocols.base import clock_skew_error
 
 OFFSET = 900  # well past TC3's five minutes and COS's signature window
 

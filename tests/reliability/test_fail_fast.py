@@ -161,13 +161,13 @@ def test_trigger_ends_with_an_error_event_after_one_request(vendor_emulator, fai
 
 def _request_missing_a_parameter(vendor: VendorCase, hook: Any, run_id: str) -> Any:
     if vendor is ICE:
-        return hook.rpc_request("GetWorkflowTask", query={"TaskId": ""}, run_id=run_id)
+        return hook.request("GetWorkflowTask", query={"TaskId": ""}, run_id=run_id)
     if vendor is DATAWORKS:
-        return hook.rpc_request("GetWorkflowInstance", method="GET", query={}, run_id=run_id)
+        return hook.request("GetWorkflowInstance", method="GET", query={}, run_id=run_id)
     if vendor is WEDATA:
-        return hook.api3_request("GetTriggerWorkflowRun", {"WorkflowExecutionId": run_id}, run_id=run_id)
+        return hook.request("GetTriggerWorkflowRun", {"WorkflowExecutionId": run_id}, run_id=run_id)
     assert vendor is CLOUD_INFINITE
-    return hook.ci_request(
+    return hook.request(
         "GET",
         "/workflowexecution",
         [],

@@ -1,4 +1,4 @@
-"""The triggerer's connection pool on plain asyncio: TLS, keep-alive, server closes, error mapping."""
+"""The hooks' pools on httpcore's public API: TLS, keep-alive, server closes, error mapping, coalescing."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from airflow_provider_cloudflows.hooks.network import AsyncioHTTPTransport
-from airflow_provider_cloudflows.hooks.transport import asend
+from airflow_provider_cloudflows.hooks.network import AsyncioStream, CoalescingStream, _Receiver
+from airflow_provider_cloudflows.hooks.transport import AsyncPoolTransport, PoolTransport, asend
 
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=60)
 
@@ -95,7 +95,7 @@ def _request(url: str, timeout: float = 5.0) -> httpx.Request:
 @pytest.mark.asyncio
 async def test_tls_requests_share_one_keep_alive_connection(tiny) -> None:
     server, url, client_ctx = tiny
-    transport = AsyncioHTTPTransport(limits=LIMITS, verify=client_ctx)
+    transport = AsyncPoolTransport(limits=LIMITS, ssl_context=client_ctx)
     for _ in range(3):
         response = await asend(transport, _request(url))
         assert (response.status_code, response.content) == (200, b"ok")
@@ -107,7 +107,7 @@ async def test_tls_requests_share_one_keep_alive_connection(tiny) -> None:
 async def test_a_connection_the_server_closed_is_not_reused(tiny) -> None:
     server, url, client_ctx = tiny
     server.close_after_answer = True
-    transport = AsyncioHTTPTransport(limits=LIMITS, verify=client_ctx)
+    transport = AsyncPoolTransport(limits=LIMITS, ssl_context=client_ctx)
     for _ in range(3):
         assert (await asend(transport, _request(url))).content == b"ok"
         await asyncio.sleep(0.05)  # the server's close reaches the idle connection
@@ -118,7 +118,7 @@ async def test_a_connection_the_server_closed_is_not_reused(tiny) -> None:
 @pytest.mark.asyncio
 async def test_an_untrusted_certificate_is_a_connect_error(tiny) -> None:
     _, url, _ = tiny
-    transport = AsyncioHTTPTransport(limits=LIMITS)  # the system's CAs: our self-signed cert is unknown
+    transport = AsyncPoolTransport(limits=LIMITS)  # the system's CAs: our self-signed cert is unknown
     with pytest.raises(httpx.ConnectError):
         await asend(transport, _request(url))
     await transport.aclose()
@@ -128,7 +128,7 @@ async def test_an_untrusted_certificate_is_a_connect_error(tiny) -> None:
 async def test_a_slow_answer_is_a_read_timeout(tiny) -> None:
     server, url, client_ctx = tiny
     server.stall = True
-    transport = AsyncioHTTPTransport(limits=LIMITS, verify=client_ctx)
+    transport = AsyncPoolTransport(limits=LIMITS, ssl_context=client_ctx)
     with pytest.raises(httpx.ReadTimeout):
         await asend(transport, _request(url, timeout=0.2))
     await transport.aclose()
@@ -137,7 +137,7 @@ async def test_a_slow_answer_is_a_read_timeout(tiny) -> None:
 @pytest.mark.asyncio
 async def test_nothing_listening_is_a_connect_error() -> None:
     with socket_bound() as port:  # a port that is certainly closed
-        transport = AsyncioHTTPTransport(limits=LIMITS)
+        transport = AsyncPoolTransport(limits=LIMITS)
         with pytest.raises(httpx.ConnectError):
             await asend(transport, _request(f"http://127.0.0.1:{port}/"))
         await transport.aclose()
@@ -161,31 +161,26 @@ def socket_bound():
 
 @pytest.mark.asyncio
 async def test_a_request_head_and_body_leave_in_one_write() -> None:
-    from airflow_provider_cloudflows.hooks.network import AsyncioStream
-
-    class RecordingWriter:
+    class RecordingTransport(asyncio.Transport):
         def __init__(self) -> None:
+            super().__init__()
             self.writes: list[bytes] = []
 
-        def write(self, data: bytes) -> None:
-            self.writes.append(data)
+        def write(self, data: bytes) -> None:  # type: ignore[override]
+            self.writes.append(bytes(data))
 
-        async def drain(self) -> None:
-            return None
-
-    reader, writer = asyncio.StreamReader(), RecordingWriter()
-    reader.feed_data(b"HTTP/1.1 200 OK\r\n")
-    stream = AsyncioStream(reader, writer)  # type: ignore[arg-type]
+    receiver, transport = _Receiver(), RecordingTransport()
+    receiver.connection_made(transport)
+    receiver.data_received(b"HTTP/1.1 200 OK\r\n")
+    stream = AsyncioStream(receiver)
     await stream.write(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n", timeout=1)
     await stream.write(b"{}", timeout=1)
-    assert writer.writes == []  # nothing is sent until the answer is awaited
+    assert transport.writes == []  # nothing is sent until the answer is awaited
     assert await stream.read(100, timeout=1) == b"HTTP/1.1 200 OK\r\n"
-    assert writer.writes == [b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"]
+    assert transport.writes == [b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"]
 
 
 def test_the_sync_stream_also_sends_head_and_body_in_one_write() -> None:
-    from airflow_provider_cloudflows.hooks.network import CoalescingStream
-
     class Inner:
         def __init__(self) -> None:
             self.writes: list[tuple[bytes, float | None]] = []
@@ -207,16 +202,27 @@ def test_the_sync_stream_also_sends_head_and_body_in_one_write() -> None:
     assert len(inner.writes) == 1  # nothing more to send
 
 
-def test_hooks_pools_use_these_backends() -> None:
-    from airflow_provider_cloudflows.hooks.network import AsyncioBackend, CoalescingBackend
+def test_hooks_pools_use_these_transports() -> None:
+    from airflow_provider_cloudflows.hooks.transport import shared_async_transport
     from airflow_provider_cloudflows.hooks.wedata import WeDataHook
 
-    sync = WeDataHook().transport(httpx.URL("https://wedata.tencentcloudapi.com/"))
-    assert isinstance(sync._pool._network_backend, CoalescingBackend)
+    url = httpx.URL("https://wedata.tencentcloudapi.com/")
+    assert type(WeDataHook().transport(url)) is PoolTransport
 
     async def shared() -> object:
-        from airflow_provider_cloudflows.hooks.base import shared_async_transport
+        return shared_async_transport(url)
 
-        return shared_async_transport(httpx.URL("https://wedata.tencentcloudapi.com/"))
+    assert type(asyncio.run(shared())) is AsyncPoolTransport
 
-    assert isinstance(asyncio.run(shared())._pool._network_backend, AsyncioBackend)
+
+@pytest.mark.asyncio
+async def test_sync_pool_keeps_one_connection_too(tiny) -> None:
+    server, url, client_ctx = tiny
+    transport = PoolTransport(limits=LIMITS, ssl_context=client_ctx)
+    from airflow_provider_cloudflows.hooks.transport import send
+
+    for _ in range(3):
+        response = await asyncio.to_thread(send, transport, _request(url))
+        assert (response.status_code, response.content) == (200, b"ok")
+    assert server.connections == 1
+    transport.close()

@@ -124,7 +124,7 @@ def test_missing_project_id_is_missing_parameter(emulator):
 
 def test_invalid_project_id_type_is_invalid_parameter(emulator):
     h = hook()
-    request = h.api3_request("GetTriggerWorkflowRun", {"ProjectId": ["x"], "WorkflowExecutionId": RUN_ID})
+    request = h.request("GetTriggerWorkflowRun", {"ProjectId": ["x"], "WorkflowExecutionId": RUN_ID})
     with pytest.raises(InvalidRequestError) as exc:
         h.call(request)
     assert exc.value.code.startswith("InvalidParameter")

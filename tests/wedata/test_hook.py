@@ -28,7 +28,7 @@ from airflow_provider_cloudflows.errors import (
     ThrottledError,
 )
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
-from airflow_provider_cloudflows.hooks.tencent import WeDataHook as LazyWeDataHook
+from airflow_provider_cloudflows.hooks.transport import MAX_CONCURRENT_REQUESTS
 from airflow_provider_cloudflows.hooks.wedata import WeDataHook
 from airflow_provider_cloudflows.runs import RunState
 
@@ -55,9 +55,8 @@ def seed_answer(seed: dict[str, Any]) -> Callable[[str, dict[str, Any]], httpx.R
 
 
 def test_class_attributes():
-    assert LazyWeDataHook is WeDataHook
     assert WeDataHook.conn_type == "tencentcloud"
-    assert WeDataHook.service == "wedata" and WeDataHook.api_version == "2025-08-06"
+    assert WeDataHook.protocol.service == "wedata" and WeDataHook.protocol.api_version == "2025-08-06"
     assert WeDataHook.default_conn_name == "tencentcloud_default"
 
 
@@ -308,7 +307,7 @@ async def test_a_hung_api_holds_up_only_its_own_polls(wedata_conn, seed_response
     stuck_hook = WeDataHook(endpoint="https://hung.example", retry_policy=FAST)
     stuck = [
         asyncio.ensure_future(stuck_hook.aget_run(EXECUTION_ID, project_id=PROJECT_ID))
-        for _ in range(base_module.MAX_CONCURRENT_REQUESTS + 4)
+        for _ in range(MAX_CONCURRENT_REQUESTS + 4)
     ]
     await asyncio.sleep(0.05)  # every slot for hung.example is taken
     run = await asyncio.wait_for(

@@ -1,4 +1,4 @@
-"""A vendor call described as data, so one piece of vendor code serves the sync and async paths."""
+"""A vendor call described as data: what a protocol builds and the hook core signs and sends."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Vendor error codes -> our typed errors. One table per vendor family, read top to bottom."""
+"""Vendor error codes -> our typed errors. One table per protocol, read top to bottom."""
 
 from __future__ import annotations
 

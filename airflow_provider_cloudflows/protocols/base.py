@@ -1,0 +1,66 @@
+"""What every wire protocol offers the hook core, and the clock-skew reading two of them share."""
+
+from __future__ import annotations
+
+import re
+import time
+from abc import ABC, abstractmethod
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_cloudflows.errors import ClockSkewError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from airflow_provider_cloudflows.connections.credentials import CloudCredentials
+    from airflow_provider_cloudflows.protocols.request import ApiRequest
+
+
+class WireProtocol(ABC):
+    """Signs requests and turns answers into payloads or typed errors, for one vendor name."""
+
+    def __init__(self, vendor: str) -> None:
+        self.vendor = vendor
+
+    @abstractmethod
+    def signer(self, credentials: CloudCredentials) -> httpx.Auth:
+        """The signer (an httpx.Auth) for these credentials; built once per hook."""
+
+    @abstractmethod
+    def decode(self, request: ApiRequest, response: httpx.Response) -> Any:
+        """The answer's payload, or raise the typed error the vendor's answer means."""
+
+
+_SERVER_TIME = re.compile(r"server time[^0-9]*(\d{10})", re.IGNORECASE)
+
+
+def _server_time(message: str, response: httpx.Response) -> int | None:
+    """The server's time from its message, else from its Date header (the vendors' documented
+    messages do not always carry it; their gateways' Date headers do)."""
+    found = _SERVER_TIME.search(message)
+    if found:
+        return int(found.group(1))
+    try:
+        return round(parsedate_to_datetime(response.headers["date"]).timestamp())
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
+def clock_skew_error(
+    message: str, response: httpx.Response, *, request_time_header: str | None, **kwargs: Any
+) -> ClockSkewError:
+    """Say the machine's clock is off, and by how much when the vendor tells its own time."""
+    skew: float | None = None
+    server = _server_time(message, response)
+    sent = response.request.headers.get(request_time_header) if request_time_header else None
+    if server is not None:
+        # Without a request time header (COS signs a window), the answer just arrived: now is
+        # when it was sent, to within the round trip.
+        skew = (int(sent) if sent and sent.isdigit() else round(time.time())) - server
+    hint = (
+        f"this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the server's"
+        if skew is not None
+        else "this machine's clock is off; check NTP"
+    )
+    return ClockSkewError(f"{message} ({hint})", skew_seconds=skew, **kwargs)
