@@ -14,7 +14,11 @@ from collections.abc import Iterator
 from importlib.metadata import version
 
 import pytest
-from live_airflow import COMPONENTS, CROSS_CLOUD, FinishedRun, LiveAirflow, demo, load_example_dag
+from cloudflows_demo.emulator import preload_cross_cloud_runs, start_emulator
+from cloudflows_demo.processes import ProcessSet, free_port
+from cloudflows_demo.rest import ApiClient
+from cloudflows_demo.site import airflow_site, migrate, start_components
+from live_airflow import COMPONENTS, CROSS_CLOUD, FinishedRun, LiveAirflow, load_example_dag
 
 AIRFLOW_MAJOR = int(version("apache-airflow").split(".")[0])
 
@@ -32,13 +36,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def live_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAirflow]:
     home = tmp_path_factory.mktemp("airflow-e2e-home")
-    with demo.ProcessSet(home / "logs" / "processes") as procs:
-        emulator_url = demo.start_emulator(procs, os.environ, home)
-        site = demo.airflow_site(home, emulator_url, api_port=demo.free_port())
-        demo.migrate(procs, site)
-        demo.start_components(procs, site, COMPONENTS)
+    with ProcessSet(home / "logs" / "processes") as procs:
+        emulator_url = start_emulator(procs, os.environ, home)
+        site = airflow_site(home, emulator_url, api_port=free_port())
+        migrate(procs, site)
+        start_components(procs, site, COMPONENTS)
         assert site.api_url is not None
-        api = demo.ApiClient(site.api_url, procs)
+        api = ApiClient(site.api_url, procs)
         try:
             api.wait_ready(COMPONENTS, timeout=240)
             yield LiveAirflow(site=site, api=api, procs=procs, emulator_url=emulator_url)
@@ -55,13 +59,13 @@ def cross_cloud_run(live_airflow: LiveAirflow) -> FinishedRun:
     only after a few polls (3 s apart): later than the ~3 s window of the Airflow 3.3.2
     scheduler race (apache/airflow #67287, #72716) that can fail a deferrable task whose
     trigger fires sooner. The WeData and DataWorks runs the operators start take about 5 s
-    and 8 s. The site also sets `default_task_retries=1` (see demo_runner.airflow_site), so a
-    spurious failure would be retried; the tests assert final states, never `try_number == 1`.
+    and 8 s. The site also sets `default_task_retries=1` (see cloudflows_demo.site.airflow_site),
+    so a spurious failure would be retried; the tests assert final states, never `try_number == 1`.
     """
     dag_module = load_example_dag(CROSS_CLOUD)
     api = live_airflow.api
     api.wait_for_dags([CROSS_CLOUD], timeout=180)
-    demo.preload_cross_cloud_runs(
+    preload_cross_cloud_runs(
         live_airflow.emulator_url, ci_run_id=dag_module.CI_RUN_ID, ice_task_id=dag_module.ICE_TASK_ID
     )
     run_id = api.trigger(CROSS_CLOUD)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import demo_runner as demo  # noqa: E402
+from cloudflows_demo.processes import ProcessSet
+from cloudflows_demo.rest import ApiClient
+from cloudflows_demo.site import EXAMPLE_DAGS, AirflowSite
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 CROSS_CLOUD = "example_cross_cloud"
@@ -19,9 +17,9 @@ CROSS_CLOUD = "example_cross_cloud"
 
 @dataclass
 class LiveAirflow:
-    site: demo.AirflowSite
-    api: demo.ApiClient
-    procs: demo.ProcessSet
+    site: AirflowSite
+    api: ApiClient
+    procs: ProcessSet
     emulator_url: str
 
     @property
@@ -35,7 +33,7 @@ class LiveAirflow:
 
 def load_example_dag(name: str) -> Any:
     """An example DAG file as a module (for its constants)."""
-    spec = importlib.util.spec_from_file_location(f"cloudflows_{name}", demo.EXAMPLE_DAGS / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"cloudflows_{name}", EXAMPLE_DAGS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

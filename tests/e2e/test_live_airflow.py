@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from live_airflow import ROOT, FinishedRun, LiveAirflow, demo
+from cloudflows_demo import ROOT
+from cloudflows_demo.report import DEFERRED_MESSAGE, blocked_loop_warnings
+from live_airflow import FinishedRun, LiveAirflow
 
 from airflow_provider_cloudflows.emulator import config as emulator_config
 
@@ -94,11 +96,11 @@ def test_cross_cloud_dag_succeeds_with_every_wait_deferred_to_the_triggerer(
         trigger_text = "\n".join(p.read_text(errors="replace") for p in trigger_logs)
         assert "Trigger fired event" in trigger_text, trigger_text[-2000:]
         task_text = "\n".join(p.read_text(errors="replace") for p in logs if p not in trigger_logs)
-        assert demo.DEFERRED_MESSAGE in task_text
+        assert DEFERRED_MESSAGE in task_text
 
     triggerer_log = live_airflow.log_of("triggerer")
     assert "Starting the triggerer" in triggerer_log.read_text(errors="replace")
-    assert demo.blocked_loop_warnings(triggerer_log) == [], where
+    assert blocked_loop_warnings(triggerer_log) == [], where
 
     paths = _report_paths(live_airflow, cross_cloud_run)
     assert Path(paths["json"]).parent == Path(live_airflow.site.env["CLOUDFLOWS_REPORT_DIR"])

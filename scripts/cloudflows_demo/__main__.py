@@ -1,0 +1,9 @@
+"""`python -m cloudflows_demo`, which is what `scripts/demo` runs."""
+
+from __future__ import annotations
+
+import sys
+
+from cloudflows_demo.cli import main
+
+sys.exit(main())

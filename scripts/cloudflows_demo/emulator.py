@@ -1,0 +1,88 @@
+"""The local emulator of the four vendor APIs, started for the demo with the runs its DAGs wait for."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cloudflows_demo.processes import ProcessSet, free_port
+
+
+def demo_emulator_config() -> Any:
+    """The default emulator configuration plus every vendor service's `demo_runs()`."""
+    from airflow_provider_cloudflows.emulator.config import EmulatorConfig
+    from airflow_provider_cloudflows.emulator.services import VENDOR_MODULES
+
+    runs: list[Any] = []
+    for name in VENDOR_MODULES:
+        qualified = f"airflow_provider_cloudflows.emulator.services.{name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name != qualified:
+                raise
+            continue
+        if demo_runs := getattr(module, "demo_runs", None):
+            runs.extend(demo_runs())
+    return EmulatorConfig(runs=runs)
+
+
+def start_emulator(procs: ProcessSet, env: Mapping[str, str], workdir: Path) -> str:
+    """Start the emulator on a free port of 127.0.0.1 with every vendor's demo runs; return its URL."""
+    from airflow_provider_cloudflows.emulator.server import wait_healthy
+
+    config_path = workdir / "emulator-config.json"
+    config_path.write_text(demo_emulator_config().to_json(), encoding="utf-8")
+    config_path.chmod(0o600)
+    port = free_port()
+    emulator = procs.start(
+        "emulator",
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_cloudflows.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--config",
+            str(config_path),
+        ],
+        env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, timeout=30, alive=lambda: emulator.popen.poll() is None)
+    return url
+
+
+def preload_cross_cloud_runs(emulator_url: str, *, ci_run_id: str, ice_task_id: str) -> list[str]:
+    """Script the Cloud Infinite execution and ICE task the cross-cloud DAG waits for.
+
+    They advance one step per poll, so however late the DAG gets to them, its sensors find
+    them unfinished and defer, and the trigger needs a few polls to see them finish.
+    """
+    from airflow_provider_cloudflows.emulator.control import EmulatorControl
+    from airflow_provider_cloudflows.emulator.services.cloud_infinite import execution_spec
+    from airflow_provider_cloudflows.emulator.services.ice import task_spec
+
+    specs = [
+        execution_spec(ci_run_id, object_key="input/cross-cloud.mp4", advance="poll"),
+        task_spec(ice_task_id, advance="poll"),
+    ]
+    with EmulatorControl(emulator_url) as control:
+        control.script_runs(specs)
+    return [f"{spec['vendor']} {spec['run_id']}" for spec in specs]
+
+
+def preload_runs_named_by_params(emulator_url: str, dags: Mapping[str, Any]) -> list[str]:
+    """Preload the runs DAGs wait for without starting them (named by the cross-cloud DAG's params)."""
+    preloaded: list[str] = []
+    for dag in dags.values():
+        if "ci_run_id" in dag.params and "ice_task_id" in dag.params:
+            preloaded += preload_cross_cloud_runs(
+                emulator_url, ci_run_id=dag.params["ci_run_id"], ice_task_id=dag.params["ice_task_id"]
+            )
+    return preloaded
