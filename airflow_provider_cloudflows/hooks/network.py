@@ -63,6 +63,18 @@ def bounded(timeout: float | None, error: type[Exception]) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
+@contextlib.contextmanager
+def deadline_named(error: type[Exception]) -> Iterator[None]:
+    """A timeout that the attempt's deadline caused says so, instead of a bare "timed out"."""
+    try:
+        yield
+    except (httpcore.TimeoutException, TimeoutError) as exc:
+        current = _deadline.get()
+        if current is not None and time.monotonic() >= current[0] - 0.005:
+            raise error(f"the attempt's deadline of {current[1]:g} s passed") from exc
+        raise
+
+
 class CoalescingStream(httpcore.NetworkStream):
     """A sync stream whose writes go out together when the answer is first read."""
 
@@ -75,8 +87,10 @@ class CoalescingStream(httpcore.NetworkStream):
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
-            self._inner.write(data, bounded(self._write_timeout, httpcore.WriteTimeout))
-        return self._inner.read(max_bytes, bounded(timeout, httpcore.ReadTimeout))
+            with deadline_named(httpcore.WriteTimeout):
+                self._inner.write(data, bounded(self._write_timeout, httpcore.WriteTimeout))
+        with deadline_named(httpcore.ReadTimeout):
+            return self._inner.read(max_bytes, bounded(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if buffer:
@@ -90,8 +104,9 @@ class CoalescingStream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> CoalescingStream:
-        timeout = bounded(timeout, httpcore.ConnectTimeout)
-        return CoalescingStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+        with deadline_named(httpcore.ConnectTimeout):
+            timeout = bounded(timeout, httpcore.ConnectTimeout)
+            return CoalescingStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -109,8 +124,11 @@ class CoalescingBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: SocketOptions = None,
     ) -> CoalescingStream:
-        timeout = bounded(timeout, httpcore.ConnectTimeout)
-        return CoalescingStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        with deadline_named(httpcore.ConnectTimeout):
+            timeout = bounded(timeout, httpcore.ConnectTimeout)
+            return CoalescingStream(
+                self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            )
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: SocketOptions = None
@@ -233,11 +251,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
-            with _mapped(httpcore.WriteTimeout, httpcore.WriteError):
+            with deadline_named(httpcore.WriteTimeout), _mapped(httpcore.WriteTimeout, httpcore.WriteError):
                 async with asyncio.timeout(bounded(self._write_timeout, httpcore.WriteTimeout)):
                     self._transport.write(data)
                     await self._receiver.drain()
-        with _mapped(httpcore.ReadTimeout, httpcore.ReadError):
+        with deadline_named(httpcore.ReadTimeout), _mapped(httpcore.ReadTimeout, httpcore.ReadError):
             async with asyncio.timeout(bounded(timeout, httpcore.ReadTimeout)):
                 return await self._receiver.receive(max_bytes)
 
@@ -254,7 +272,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        with deadline_named(httpcore.ConnectTimeout), _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
             async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
                 tls = await loop.start_tls(
                     self._transport, self._receiver, ssl_context, server_hostname=server_hostname
@@ -282,7 +300,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: SocketOptions = None,
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        with deadline_named(httpcore.ConnectTimeout), _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
             async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
                 transport, receiver = await loop.create_connection(
                     _Receiver, host, port, local_addr=(local_address, 0) if local_address else None
@@ -297,7 +315,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         self, path: str, timeout: float | None = None, socket_options: SocketOptions = None
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        with deadline_named(httpcore.ConnectTimeout), _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
             async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
                 _, receiver = await loop.create_unix_connection(_Receiver, path)
         return AsyncioStream(receiver)

@@ -1,0 +1,159 @@
+"""Every answer is read with a size cap and every attempt has one deadline, sync and async alike.
+
+Against a hostile local server (hostile_server.py): an oversized body, a gzip bomb and an answer
+that trickles a byte at a time, through a real product hook, its signer and its pools.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tracemalloc
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from hostile_server import gzip_bomb, hostile_server, url
+
+from airflow_provider_cloudflows.errors import (
+    InvalidRequestError,
+    ResponseTooLargeError,
+    ServiceUnavailableError,
+)
+from airflow_provider_cloudflows.hooks.network import attempt_deadline
+from airflow_provider_cloudflows.hooks.retry import RetryPolicy
+from airflow_provider_cloudflows.hooks.transport import response_preview
+from airflow_provider_cloudflows.hooks.wedata import WeDataHook
+
+ONE_MIB = 1024 * 1024
+RETRIES = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+def _connection(monkeypatch: pytest.MonkeyPatch, **extra: object) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HOSTILE",
+        json.dumps(
+            {
+                "conn_type": "tencentcloud",
+                "login": "id",
+                "password": "key",
+                "extra": {"region": "ap-guangzhou", **extra},
+            }
+        ),
+    )
+
+
+@pytest.fixture
+def capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(monkeypatch, max_response_bytes=ONE_MIB)
+
+
+@pytest.fixture(params=["oversized", "gzip_bomb"])
+def too_large(request: pytest.FixtureRequest) -> Iterator[object]:
+    with hostile_server(request.param) as server:
+        yield server
+
+
+def _hook(server: object, **kwargs: object) -> WeDataHook:
+    return WeDataHook("hostile", endpoint=url(server), **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_body_past_the_cap_stops_there_and_is_not_retried(capped: None, too_large) -> None:
+    gzip_bomb()  # built before measuring: the server runs in this process
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLargeError) as caught:
+            _hook(too_large, retry_policy=RETRIES).get_run("e-1", project_id="1")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "1,048,576 bytes" in str(caught.value) and "max_response_bytes" in str(caught.value)
+    assert caught.value.vendor == "Tencent Cloud WeData" and not caught.value.retryable
+    assert too_large.requests == 1
+    # The bomb inflates to 100 MiB and the plain body is 32 MiB: neither was held whole.
+    assert peak < 12 * ONE_MIB, f"peak {peak:,} bytes"
+
+
+@pytest.mark.asyncio
+async def test_the_async_path_has_the_same_cap(capped: None, too_large) -> None:
+    with pytest.raises(ResponseTooLargeError) as caught:
+        await _hook(too_large, retry_policy=RETRIES).aget_run("e-1", project_id="1")
+    assert "1,048,576 bytes" in str(caught.value)
+    assert too_large.requests == 1
+
+
+def test_the_default_cap_is_16_mib(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(monkeypatch)
+    with hostile_server("oversized") as server, pytest.raises(ResponseTooLargeError) as caught:
+        _hook(server, retry_policy=NO_RETRY).get_run("e-1", project_id="1")
+    assert "16,777,216 bytes" in str(caught.value)
+
+
+def test_an_answer_within_the_cap_reads_as_usual(capped: None) -> None:
+    with hostile_server("ok") as server:
+        hook = _hook(server)
+        assert hook.call(hook.request("GetTriggerWorkflowRun", {})) == {"RequestId": "r-1"}
+
+
+def test_a_trickling_answer_cannot_outlast_the_attempt(capped: None) -> None:
+    # One byte every 0.1 s never trips a per-read timeout; the attempt's deadline still ends it.
+    with hostile_server("trickle") as server:
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailableError) as caught:
+            _hook(server, retry_policy=NO_RETRY, timeout=1.0).get_run("e-1", project_id="1")
+        elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 3, elapsed
+    assert "deadline of 1 s passed" in str(caught.value)
+
+
+@pytest.mark.asyncio
+async def test_a_trickling_answer_cannot_outlast_the_attempt_async(capped: None) -> None:
+    with hostile_server("trickle") as server:
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailableError) as caught:
+            await _hook(server, retry_policy=NO_RETRY, timeout=1.0).aget_run("e-1", project_id="1")
+        elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 3, elapsed
+    assert "deadline of 1 s passed" in str(caught.value)
+
+
+@pytest.mark.asyncio
+async def test_a_callers_own_deadline_bounds_the_poll_and_its_retries(capped: None) -> None:
+    """What a trigger does with the time left before its own timeout: a 30 s attempt gets 0.5 s."""
+    with hostile_server("trickle") as server:
+        started = time.monotonic()
+        with attempt_deadline(0.5), pytest.raises(ServiceUnavailableError):
+            await _hook(server, retry_policy=RETRIES).aget_run("e-1", project_id="1")
+        elapsed = time.monotonic() - started
+    assert elapsed < 2, elapsed
+    assert server.requests == 1  # no retry is started once the caller's time is up
+
+
+@pytest.mark.parametrize("value", ["lots", 0, -5, 2 * 1024**3, "1.5", True])
+def test_max_response_bytes_is_checked(monkeypatch: pytest.MonkeyPatch, value: object) -> None:
+    _connection(monkeypatch, max_response_bytes=value)
+    with pytest.raises(InvalidRequestError) as caught:
+        WeDataHook("hostile").read_limits  # noqa: B018 - the property reads the extra
+    assert repr(value) in str(caught.value) and "'max_response_bytes'" in str(caught.value)
+
+
+def test_response_preview_decodes_no_more_than_it_shows() -> None:
+    response = httpx.Response(502, content=("é" * 5_000_000).encode())
+    preview = response_preview(response, limit=50)
+    assert preview == f"HTTP 502 {'é' * 50!r}"
+
+
+def test_a_deadline_belongs_to_the_thread_that_set_it() -> None:
+    """A sensor's deadline scope never bounds another thread's requests (each worker its own)."""
+    import threading
+
+    from airflow_provider_cloudflows.hooks.network import time_left
+
+    seen: list[float | None] = []
+    with attempt_deadline(5):
+        assert 0 < (time_left() or 0) <= 5
+        thread = threading.Thread(target=lambda: seen.append(time_left()))
+        thread.start()
+        thread.join()
+    assert seen == [None] and time_left() is None
