@@ -27,18 +27,17 @@ from airflow_provider_cloudflows.connections.credentials import (
 )
 from airflow_provider_cloudflows.errors import CloudflowsError, ServiceUnavailableError, ThrottledError
 from airflow_provider_cloudflows.hooks import operations
-from airflow_provider_cloudflows.hooks.network import attempt_deadline, time_left
+from airflow_provider_cloudflows.hooks.network import time_left
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.hooks.transport import (
     DEFAULT_HEADERS,
     DEFAULT_MAX_RESPONSE_BYTES,
     PoolRouter,
     ReadLimits,
-    asend,
+    asend_in_slot,
     parse_url,
     send,
     shared_async_transport,
-    shared_request_slots,
     sign,
     sync_router,
     warm_shared_async_transport,
@@ -241,18 +240,7 @@ class CloudflowsHook(BaseHook):
             try:
                 request = self._signed_request(req)
                 transport = await self.async_transport(request.url)
-                # The wait for a request slot counts against the attempt's deadline too.
-                with attempt_deadline(limits.attempt_seconds):
-                    slots = shared_request_slots(request.url)
-                    try:
-                        async with asyncio.timeout(time_left()):
-                            await slots.acquire()
-                    except TimeoutError:
-                        raise httpx.PoolTimeout("no request slot came free within the attempt") from None
-                    try:
-                        response = await asend(transport, request, limits)
-                    finally:
-                        slots.release()
+                response = await asend_in_slot(transport, request, limits)
                 return self.protocol.decode(req, response)
             except Exception as exc:
                 await self.asleep(self._wait_before_retry(req, exc, attempt, policy))

@@ -183,39 +183,6 @@ class CloudInfiniteHook(CloudflowsHook):
         from airflow_provider_cloudflows.models.cloud_infinite import runs_from_list
 
         bucket = self.bucket_for(bucket)
-        pager = self._pager(
-            workflow_id,
-            states=states,
-            name=name,
-            start=start,
-            end=end,
-            job_id=job_id,
-            order_by_time=order_by_time,
-            size=size,
-            limit=limit,
-        )
-        while True:
-            payload = yield self.request(
-                "GET", "/workflowexecution", list(pager.query.items()), action=ACTION_LIST, bucket=bucket
-            )
-            runs, token = runs_from_list(payload, bucket=bucket, action=ACTION_LIST)
-            yield Page(pager.take(runs))
-            if not pager.advance(len(runs), token):
-                return
-
-    def _pager(
-        self,
-        workflow_id: str,
-        *,
-        states: str | Iterable[str] | None = None,
-        name: str | None = None,
-        start: datetime | str | None = None,
-        end: datetime | str | None = None,
-        job_id: str | None = None,
-        order_by_time: str = "Desc",
-        size: int = MAX_PAGE_SIZE,
-        limit: int | None = None,
-    ) -> _Pager:
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise InvalidRequestError(f"size must be 1..{MAX_PAGE_SIZE}, got {size}", vendor=self.vendor)
         if order_by_time not in ("Desc", "Asc"):
@@ -243,7 +210,15 @@ class CloudInfiniteHook(CloudflowsHook):
         ):
             if value is not None:
                 query[key] = value
-        return _Pager(query=query, limit=limit)
+        pager = _Pager(query=query, limit=limit)
+        while True:
+            payload = yield self.request(
+                "GET", "/workflowexecution", list(pager.query.items()), action=ACTION_LIST, bucket=bucket
+            )
+            runs, token = runs_from_list(payload, bucket=bucket, action=ACTION_LIST)
+            yield Page(pager.take(runs))
+            if not pager.advance(len(runs), token):
+                return
 
     def newest_run(
         self,

@@ -94,52 +94,54 @@ async def aiterate_operation(hook: CloudflowsHook, operation: PagedOperation[T])
             step = await hook.acall(item)
 
 
-class sync_and_async(Generic[T]):
-    """Decorator: from one operation method `name`, the methods `name` and `a<name>`."""
+class _SyncAndAsync:
+    """One operation method `name` -> the methods `name` and `a<name>`, each with its driver."""
 
-    def __init__(self, operation: Callable[..., Operation[T]]) -> None:
+    sync_driver: Callable[..., Any]
+    async_driver: Callable[..., Any]
+    returns_iterator: bool
+
+    def __init__(self, operation: Callable[..., Any]) -> None:
         self.operation = operation
 
     def __set_name__(self, owner: type, name: str) -> None:
-        operation = self.operation
+        operation, sync_driver, async_driver = self.operation, type(self).sync_driver, type(self).async_driver
 
         @functools.wraps(operation)
-        def method(hook: CloudflowsHook, *args: Any, **kwargs: Any) -> T:
-            return run_operation(hook, operation(hook, *args, **kwargs))
+        def method(hook: CloudflowsHook, *args: Any, **kwargs: Any) -> Any:
+            return sync_driver(hook, operation(hook, *args, **kwargs))
 
-        @functools.wraps(operation)
-        async def amethod(hook: CloudflowsHook, *args: Any, **kwargs: Any) -> T:
-            return await arun_operation(hook, operation(hook, *args, **kwargs))
+        if self.returns_iterator:
 
-        _rename(amethod, owner, f"a{name}")
+            @functools.wraps(operation)
+            def amethod(hook: CloudflowsHook, *args: Any, **kwargs: Any) -> Any:
+                return async_driver(hook, operation(hook, *args, **kwargs))
+
+        else:
+
+            @functools.wraps(operation)
+            async def amethod(hook: CloudflowsHook, *args: Any, **kwargs: Any) -> Any:
+                return await async_driver(hook, operation(hook, *args, **kwargs))
+
+        amethod.__name__ = f"a{name}"
+        amethod.__qualname__ = f"{owner.__qualname__}.a{name}"
         # The generator itself, for tests that feed an operation answers by hand.
         method.operation = amethod.operation = operation  # type: ignore[attr-defined]
         setattr(owner, name, method)
         setattr(owner, f"a{name}", amethod)
 
 
-class sync_and_async_pages(Generic[T]):
+class sync_and_async(_SyncAndAsync, Generic[T]):
+    """Decorator: from one operation method `name`, the methods `name` and `a<name>`."""
+
+    sync_driver = staticmethod(run_operation)
+    async_driver = staticmethod(arun_operation)
+    returns_iterator = False
+
+
+class sync_and_async_pages(_SyncAndAsync, Generic[T]):
     """Decorator: from one paged operation method `name`, the iterators `name` and `a<name>`."""
 
-    def __init__(self, operation: Callable[..., PagedOperation[T]]) -> None:
-        self.operation = operation
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        operation = self.operation
-
-        @functools.wraps(operation)
-        def method(hook: CloudflowsHook, *args: Any, **kwargs: Any) -> Iterator[T]:
-            return iterate_operation(hook, operation(hook, *args, **kwargs))
-
-        @functools.wraps(operation)
-        def amethod(hook: CloudflowsHook, *args: Any, **kwargs: Any) -> AsyncIterator[T]:
-            return aiterate_operation(hook, operation(hook, *args, **kwargs))
-
-        _rename(amethod, owner, f"a{name}")
-        setattr(owner, name, method)
-        setattr(owner, f"a{name}", amethod)
-
-
-def _rename(function: Callable[..., Any], owner: type, name: str) -> None:
-    function.__name__ = name
-    function.__qualname__ = f"{owner.__qualname__}.{name}"
+    sync_driver = staticmethod(iterate_operation)
+    async_driver = staticmethod(aiterate_operation)
+    returns_iterator = True

@@ -130,6 +130,19 @@ class _AsyncBody(httpx.AsyncByteStream):
         await self._response.aclose()
 
 
+def _pool_options(
+    limits: httpx.Limits, proxy: str | None, ssl_context: ssl.SSLContext | None
+) -> dict[str, Any]:
+    """httpcore pool settings the way httpx would configure its own pool from the same inputs."""
+    return {
+        "ssl_context": ssl_context or httpx.create_ssl_context(),
+        "proxy": httpcore.Proxy(proxy) if proxy else None,
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+    }
+
+
 class PoolTransport(httpx.BaseTransport):
     """httpx's transport interface over an httpcore pool on `CoalescingBackend`."""
 
@@ -141,12 +154,7 @@ class PoolTransport(httpx.BaseTransport):
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),
-            proxy=httpcore.Proxy(proxy) if proxy else None,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=CoalescingBackend(),
+            network_backend=CoalescingBackend(), **_pool_options(limits, proxy, ssl_context)
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -171,12 +179,7 @@ class AsyncPoolTransport(httpx.AsyncBaseTransport):
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),
-            proxy=httpcore.Proxy(proxy) if proxy else None,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncioBackend(),
+            network_backend=AsyncioBackend(), **_pool_options(limits, proxy, ssl_context)
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -455,10 +458,12 @@ async def asend(
     return _decoded(response, body, request)
 
 
-async def asend_shared(request: httpx.Request, limits: ReadLimits = ReadLimits()) -> httpx.Response:
-    """`asend` on this loop's shared pool, waiting for a request slot of the origin first.
+async def asend_in_slot(
+    transport: httpx.AsyncBaseTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
+) -> httpx.Response:
+    """`asend`, after waiting for one of the request slots of `request`'s origin on this loop.
 
-    The slot wait counts against the attempt's deadline too: a poll never outlives its time.
+    The wait for a slot counts against the attempt's deadline too: a poll never outlives its time.
     """
     with attempt_deadline(limits.attempt_seconds):
         slots = shared_request_slots(request.url)
@@ -468,7 +473,7 @@ async def asend_shared(request: httpx.Request, limits: ReadLimits = ReadLimits()
         except TimeoutError:
             raise httpx.PoolTimeout("no request slot came free before the attempt's deadline") from None
         try:
-            return await asend(shared_async_transport(request.url), request, limits)
+            return await asend(transport, request, limits)
         finally:
             slots.release()
 
