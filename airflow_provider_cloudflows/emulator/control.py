@@ -25,13 +25,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from airflow_provider_cloudflows.emulator.config import (
+    FAMILIES,
+    VENDORS,
     CredentialConfig,
     FaultConfig,
     ScriptedRunSpec,
@@ -61,12 +63,21 @@ class ClockUpdate(BaseModel):
     offset_seconds: float
 
 
-class CredentialsUpdate(BaseModel):
+class _CredentialsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    alibabacloud: dict[str, CredentialConfig] | None = None
-    tencentcloud: dict[str, CredentialConfig] | None = None
-    replace: bool = False
+    def sections(self) -> dict[str, dict[str, CredentialConfig]]:
+        """The families this update names, with their keys."""
+        return {family: section for family in FAMILIES if (section := getattr(self, family)) is not None}
+
+
+# The PUT /credentials body: an optional key table per credential family, then `replace`.
+CredentialsUpdate = create_model(  # type: ignore[call-overload]
+    "CredentialsUpdate",
+    __base__=_CredentialsUpdate,
+    **{family: (dict[str, CredentialConfig] | None, None) for family in FAMILIES},
+    replace=(bool, False),
+)
 
 
 def _bad_request(exc: ValidationError | ValueError) -> JSONResponse:
@@ -117,8 +128,6 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
 
     async def list_runs(request: Request) -> JSONResponse:
         vendors = [request.query_params["vendor"]] if "vendor" in request.query_params else None
-        from airflow_provider_cloudflows.emulator.config import VENDORS
-
         runs = [
             state.store.snapshot_of(run).to_json()
             for vendor in (vendors or VENDORS)
@@ -191,10 +200,8 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
             update = CredentialsUpdate.model_validate(await _json(request))
         except (ValidationError, ValueError) as exc:
             return _bad_request(exc)
-        for family in ("alibabacloud", "tencentcloud"):
-            section = getattr(update, family)
-            if section is not None:
-                state.set_credentials(family, section, replace=update.replace)
+        for family, section in update.sections().items():
+            state.set_credentials(family, section, replace=update.replace)
         # Key ids only: secrets are never echoed.
         return JSONResponse({family: sorted(creds) for family, creds in state.credentials.items()})
 
@@ -374,17 +381,17 @@ class EmulatorControl:
         self._call("DELETE", "/faults")
 
     def set_credentials(
-        self,
-        *,
-        alibabacloud: Mapping[str, Mapping[str, Any]] | None = None,
-        tencentcloud: Mapping[str, Mapping[str, Any]] | None = None,
-        replace: bool = False,
+        self, *, replace: bool = False, **families: Mapping[str, Mapping[str, Any]] | None
     ) -> dict[str, list[str]]:
-        body = {
-            "alibabacloud": dict(alibabacloud) if alibabacloud is not None else None,
-            "tencentcloud": dict(tencentcloud) if tencentcloud is not None else None,
-            "replace": replace,
+        """Add (or with `replace`, set) keys per family: `alibabacloud={id: {"secret": ...}}`, ..."""
+        unknown = sorted(set(families) - set(FAMILIES))
+        if unknown:
+            raise TypeError(f"set_credentials() got unknown families {unknown}; known: {', '.join(FAMILIES)}")
+        body: dict[str, Any] = {
+            family: dict(section) if (section := families.get(family)) is not None else None
+            for family in FAMILIES
         }
+        body["replace"] = replace
         return self._call("PUT", "/credentials", json=body)
 
     def clock(self) -> dict[str, float]:

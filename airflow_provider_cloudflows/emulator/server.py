@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from airflow_provider_cloudflows.emulator.config import EmulatorConfig
+from airflow_provider_cloudflows.emulator.config import FAMILIES, EmulatorConfig
 
 if TYPE_CHECKING:
     import uvicorn
@@ -360,8 +360,7 @@ def describe(config: EmulatorConfig) -> str:
     """A short, secret-free summary for the CLI banner."""
     return json.dumps(
         {
-            "alibabacloud_keys": sorted(config.alibabacloud),
-            "tencentcloud_keys": sorted(config.tencentcloud),
+            **{f"{family}_keys": sorted(config.credentials_of(family)) for family in FAMILIES},
             "runs": len(config.runs),
             "faults": None if config.faults is None else config.faults.model_dump(mode="json"),
             "seed": config.seed,

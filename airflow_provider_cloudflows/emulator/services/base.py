@@ -231,10 +231,6 @@ class Service:
     def credentials(self) -> Mapping[str, Credential]:
         return self.state.credentials[self.family]
 
-    @classmethod
-    def is_concrete(cls) -> bool:
-        return bool(cls.vendor and cls.protocol)
-
     # ------------------------------------------------------------------ protocol hooks
 
     def verify(self, req: IncomingRequest, now: float) -> str:

@@ -334,6 +334,4 @@ def _positive_float(value: Any, default: float) -> float:
     return number if number > 0 else default
 
 
-SERVICES = (IceService,)
-
 __all__ = ["IceService", "demo_runs", "task_spec"]

@@ -541,6 +541,4 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-SERVICES = (WeDataService,)
-
-__all__ = ["SERVICES", "WeDataService", "demo_runs", "run_spec"]
+__all__ = ["WeDataService", "demo_runs", "run_spec"]
