@@ -17,13 +17,13 @@ from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from airflow_provider_cloudflows.emulator.config import EmulatorConfig
+from airflow_provider_cloudflows.emulator.request import IncomingRequest
 from airflow_provider_cloudflows.emulator.services import alibaba_rpc, tencent_api3
 from airflow_provider_cloudflows.emulator.services.alibaba_rpc import AlibabaRpcService
 from airflow_provider_cloudflows.emulator.services.base import Service, Target
 from airflow_provider_cloudflows.emulator.services.cos_xml import CosXmlService
 from airflow_provider_cloudflows.emulator.services.tencent_api3 import TencentApi3Service
 from airflow_provider_cloudflows.emulator.state import EmulatorState
-from airflow_provider_cloudflows.emulator.verify import IncomingRequest
 
 CONTROL_PREFIX = "/_emulator"
 

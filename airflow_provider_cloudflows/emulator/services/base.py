@@ -37,9 +37,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from starlette.responses import Response
 
 from airflow_provider_cloudflows.emulator.clock import ci_time, epoch_ms, epoch_ms_str, iso8601_utc
+from airflow_provider_cloudflows.emulator.request import IncomingRequest
 from airflow_provider_cloudflows.emulator.requestlog import RequestRecord
 from airflow_provider_cloudflows.emulator.store import RunNotFound, RunStore
-from airflow_provider_cloudflows.emulator.verify import Credential, IncomingRequest, SignatureRejected
+from airflow_provider_cloudflows.emulator.verify import Credential, SignatureRejected
 
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.emulator.state import EmulatorState
