@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import uvicorn
     from starlette.applications import Starlette
 
-    from airflow_provider_cloudflows.emulator.control import EmulatorControl
+    from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
     from airflow_provider_cloudflows.emulator.services.base import Service
     from airflow_provider_cloudflows.emulator.state import ConnectionRegistry, EmulatorState
 
@@ -171,7 +171,7 @@ class EmulatorServer:
 
     @property
     def control(self) -> EmulatorControl:
-        from airflow_provider_cloudflows.emulator.control import EmulatorControl
+        from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
 
         if self._control is None:
             if not self.url:
@@ -268,7 +268,7 @@ class EmulatorProcess:
 
     @property
     def control(self) -> EmulatorControl:
-        from airflow_provider_cloudflows.emulator.control import EmulatorControl
+        from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
 
         if self._control is None:
             self._control = EmulatorControl(self.url)
