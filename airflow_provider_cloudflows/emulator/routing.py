@@ -14,7 +14,7 @@ from starlette.responses import Response
 from airflow_provider_cloudflows.emulator.request import IncomingRequest
 from airflow_provider_cloudflows.emulator.services import alibaba_rpc, tencent_api3
 from airflow_provider_cloudflows.emulator.services.alibaba_rpc import AlibabaRpcService
-from airflow_provider_cloudflows.emulator.services.base import Service, Target
+from airflow_provider_cloudflows.emulator.services.base import Service, ServiceError, Target
 from airflow_provider_cloudflows.emulator.services.cos_xml import CosXmlService
 from airflow_provider_cloudflows.emulator.services.tencent_api3 import TencentApi3Service
 
@@ -29,9 +29,8 @@ class RoutingError:
     status: int
 
     def response(self, req: IncomingRequest) -> Response:
-        return self.shape.render_error(
-            self.code, self.message, self.status, request_id=self.shape.new_request_id(), req=req
-        )
+        error = ServiceError(self.code, self.message, self.status)
+        return self.shape.error_response(error, req, self.shape.new_request_id())
 
 
 class Router:

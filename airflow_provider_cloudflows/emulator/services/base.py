@@ -4,13 +4,15 @@ A vendor service subclasses one protocol base (AlibabaRpcService, TencentApi3Ser
 CosXmlService) and declares its actions with `@action(...)` (or `@route(...)` for the
 path-routed COS/CI API). The protocol base verifies the signature, parses parameters,
 checks required ones, calls the handler and renders the result or error in the vendor's
-own shape.
+own shape (`success_response`, and `error_response` for every error, each written once per
+protocol).
 
     class IceService(AlibabaRpcService):
         vendor = "ice"                      # store key, request log, fault filter
         version = "2020-11-09"              # routing: x-acs-version / Version
         product = "ICE"                     # Recommend link in errors
-        not_found_code = "InvalidParameter.TaskNotFound"   # what RunNotFound becomes
+        not_found_code = "InvalidParameter.TaskNotFound"   # what RunNotFound becomes,
+        not_found_message = "The task {run_id} does not exist."   # in the protocol's shape
 
         @action("GetWorkflowTask", required=("TaskId",))
         async def get_workflow_task(self, call: Call) -> dict:
@@ -204,8 +206,9 @@ class Service:
     vendor: ClassVar[str] = ""  # "ice", "dataworks", "wedata", "cloud_infinite"
     family: ClassVar[str] = ""  # credential family, set by the protocol base
     protocol: ClassVar[str] = ""
-    # What a handler's RunNotFound becomes (override per vendor).
+    # What a handler's RunNotFound becomes: the vendor's code and wording, the protocol's status.
     not_found_code: ClassVar[str] = "ResourceNotFound"
+    not_found_message: ClassVar[str] = "The specified resource {run_id} does not exist."
     not_found_status: ClassVar[int] = 404
     actions: ClassVar[dict[str, ActionSpec]] = {}
 
@@ -250,16 +253,11 @@ class Service:
         return str(uuid.uuid4()).upper()
 
     @classmethod
-    def render_error(
-        cls,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        request_id: str,
-        req: IncomingRequest,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
+    def error_response(cls, error: ServiceError, req: IncomingRequest, request_id: str) -> Response:
+        """The protocol's answer to any error: a handler's, a signature's, a fault's or the router's.
+
+        Each protocol base writes this once; nothing else renders an error.
+        """
         raise NotImplementedError
 
     @classmethod
@@ -285,9 +283,8 @@ class Service:
         return ServiceError("InvalidParameter", f"The parameter {name} has an invalid value {value!r}.", 400)
 
     def not_found(self, exc: RunNotFound) -> ServiceError:
-        return ServiceError(
-            self.not_found_code, f"The specified resource {exc.run_id} does not exist.", self.not_found_status
-        )
+        message = self.not_found_message.format(run_id=exc.run_id)
+        return ServiceError(self.not_found_code, message, self.not_found_status)
 
     # ------------------------------------------------------------------ the request cycle
 
@@ -295,9 +292,7 @@ class Service:
         self, exc: ServiceError, request_id: str, req: IncomingRequest, record: RequestRecord
     ) -> Response:
         record.error_code = exc.code
-        return self.render_error(
-            exc.code, exc.message, exc.http_status, request_id=request_id, req=req, headers=exc.headers
-        )
+        return self.error_response(exc, req, request_id)
 
     async def handle(self, req: IncomingRequest, target: Target, record: RequestRecord) -> Response:
         request_id = self.new_request_id()
@@ -365,9 +360,7 @@ class Service:
             exc = cls.throttle_error(retry_after_ms)
         else:
             exc = ServiceError(*cls.fault_errors[kind])
-        return cls.render_error(
-            exc.code, exc.message, exc.http_status, request_id=request_id, req=req, headers=exc.headers
-        )
+        return cls.error_response(exc, req, request_id)
 
 
 def json_bytes(document: Any) -> bytes:

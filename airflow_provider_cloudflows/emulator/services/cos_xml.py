@@ -106,8 +106,9 @@ class CosXmlService(Service):
             raise self.method_not_allowed(req.method)
         return target.spec, dict(parse_query(req.raw_query)), None
 
+    @classmethod
     def xml_response(
-        self,
+        cls,
         document: Mapping[str, Any],
         request_id: str,
         status: int = 200,
@@ -117,7 +118,7 @@ class CosXmlService(Service):
             to_xml(document),
             status_code=status,
             media_type=XML_CONTENT_TYPE,
-            headers={self.request_id_header: request_id, **(headers or {})},
+            headers={cls.request_id_header: request_id, **(headers or {})},
         )
 
     def success_response(self, result: Any, call: Call) -> Response:
@@ -133,31 +134,17 @@ class CosXmlService(Service):
         return ServiceError("MethodNotAllowed", f"The specified method {method} is not allowed.", 405)
 
     @classmethod
-    def render_error(
-        cls,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        request_id: str,
-        req: IncomingRequest,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
+    def error_response(cls, error: ServiceError, req: IncomingRequest, request_id: str) -> Response:
         document = {
             "Error": {
-                "Code": code,
-                "Message": message,
+                "Code": error.code,
+                "Message": error.message,
                 "Resource": f"{req.header('host') or ''}{req.path}",
                 "RequestId": request_id,
                 "TraceId": _trace_id(),
             }
         }
-        return Response(
-            to_xml(document),
-            status_code=status,
-            media_type=XML_CONTENT_TYPE,
-            headers={cls.request_id_header: request_id, **(headers or {})},
-        )
+        return cls.xml_response(document, request_id, error.http_status, error.headers)
 
     @classmethod
     def throttle_error(cls, retry_after_ms: int) -> ServiceError:

@@ -33,7 +33,6 @@ from airflow_provider_cloudflows.emulator.services.alibaba_rpc import AlibabaRpc
 from airflow_provider_cloudflows.emulator.services.base import (
     Call,
     RunNotFound,
-    ServiceError,
     action,
     iso8601_utc,
 )
@@ -151,10 +150,7 @@ class IceService(AlibabaRpcService):
     version = VERSION
     product = "ICE"
     not_found_code = NOT_FOUND_CODE
-    not_found_status = 404
-
-    def not_found(self, exc: RunNotFound) -> ServiceError:
-        return ServiceError(NOT_FOUND_CODE, f"The workflow task {exc.run_id} does not exist.", 404)
+    not_found_message = "The workflow task {run_id} does not exist."
 
     # ------------------------------------------------------------------ rendering
 

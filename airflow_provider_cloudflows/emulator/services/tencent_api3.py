@@ -106,9 +106,19 @@ class TencentApi3Service(Service):
         exc.http_status = 200
         return super()._error(exc, request_id, req, record)
 
+    @staticmethod
+    def _envelope(
+        content: Mapping[str, Any],
+        request_id: str,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """`{"Response": {..., "RequestId"}}`, the one shape of every API 3.0 answer."""
+        body = {"Response": {**content, "RequestId": request_id}}
+        return Response(json_bytes(body), status_code=status, media_type=JSON_CONTENT_TYPE, headers=headers)
+
     def success_response(self, result: Any, call: Call) -> Response:
-        body = {"Response": {**(result or {}), "RequestId": call.request_id}}
-        return Response(json_bytes(body), status_code=200, media_type=JSON_CONTENT_TYPE)
+        return self._envelope(result or {}, call.request_id)
 
     def missing_parameter(self, name: str) -> ServiceError:
         return ServiceError("MissingParameter", f"The request is missing a required parameter `{name}`.", 200)
@@ -120,18 +130,9 @@ class TencentApi3Service(Service):
         return ServiceError("UnsupportedProtocol", f"HTTP method {method} is not supported.", 200)
 
     @classmethod
-    def render_error(
-        cls,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        request_id: str,
-        req: IncomingRequest,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
-        body = {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}}
-        return Response(json_bytes(body), status_code=status, media_type=JSON_CONTENT_TYPE, headers=headers)
+    def error_response(cls, error: ServiceError, req: IncomingRequest, request_id: str) -> Response:
+        content = {"Error": {"Code": error.code, "Message": error.message}}
+        return cls._envelope(content, request_id, error.http_status, error.headers)
 
     @classmethod
     def throttle_error(cls, retry_after_ms: int) -> ServiceError:

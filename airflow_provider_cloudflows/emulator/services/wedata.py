@@ -172,9 +172,7 @@ class WeDataService(TencentApi3Service):
     version = VERSION
     tc3_service = "wedata"
     not_found_code = "ResourceNotFound"
-
-    def not_found(self, exc: RunNotFound) -> ServiceError:
-        return ServiceError("ResourceNotFound", f"The workflow run {exc.run_id} does not exist.", 200)
+    not_found_message = "The workflow run {run_id} does not exist."
 
     # ------------------------------------------------------------------ rendering
 
