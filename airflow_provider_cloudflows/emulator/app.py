@@ -14,9 +14,9 @@ from starlette.types import Receive, Scope, Send
 from airflow_provider_cloudflows.emulator.config import EmulatorConfig
 from airflow_provider_cloudflows.emulator.control import build_control_app
 from airflow_provider_cloudflows.emulator.request import IncomingRequest
-from airflow_provider_cloudflows.emulator.routing import Router, RoutingError
+from airflow_provider_cloudflows.emulator.routing import Router
 from airflow_provider_cloudflows.emulator.services import default_services
-from airflow_provider_cloudflows.emulator.services.base import Service, Target
+from airflow_provider_cloudflows.emulator.services.base import RoutingError, Service, Target
 from airflow_provider_cloudflows.emulator.state import EmulatorState
 
 CONTROL_PREFIX = "/_emulator"

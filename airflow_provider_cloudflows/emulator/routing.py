@@ -1,112 +1,45 @@
-"""Which service a vendor request goes to, routed the way the vendors route them.
+"""Which service a vendor request goes to, decided by the protocol bases themselves.
 
-Tencent API 3.0 by X-TC-Version, Alibaba RPC by x-acs-version (ACS3) or the Version parameter
-(legacy RPC), COS/CI by path.
+The router knows no protocol. It asks each protocol base in turn (`routing_rank`): Tencent API
+3.0 claims requests by X-TC-Action / X-TC-Version and routes by version, Alibaba RPC claims them
+by x-acs-action / x-acs-version or the legacy Action parameter and routes by version, COS/CI
+routes by path. A request none claims gets the answer of the first protocol that gives one
+(`unclaimed`): Alibaba's at the root path, COS's NoSuchResource elsewhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-
-from starlette.responses import Response
+from typing import Any
 
 from airflow_provider_cloudflows.emulator.request import IncomingRequest
-from airflow_provider_cloudflows.emulator.services import alibaba_rpc, tencent_api3
-from airflow_provider_cloudflows.emulator.services.alibaba_rpc import AlibabaRpcService
-from airflow_provider_cloudflows.emulator.services.base import Service, ServiceError, Target
-from airflow_provider_cloudflows.emulator.services.cos_xml import CosXmlService
-from airflow_provider_cloudflows.emulator.services.tencent_api3 import TencentApi3Service
-
-
-@dataclass(frozen=True)
-class RoutingError:
-    """A request no service takes, answered in the shape of the protocol it spoke."""
-
-    shape: type[Service]
-    code: str
-    message: str
-    status: int
-
-    def response(self, req: IncomingRequest) -> Response:
-        error = ServiceError(self.code, self.message, self.status)
-        return self.shape.error_response(error, req, self.shape.new_request_id())
+from airflow_provider_cloudflows.emulator.services import protocol_bases
+from airflow_provider_cloudflows.emulator.services.base import RoutingError, Service, Target
 
 
 class Router:
+    """Routes vendor requests among `services`, asking every protocol products.py names (and each
+    service's own), so a request in a protocol none of the services speak still gets that
+    protocol's error."""
+
     def __init__(self, services: Iterable[Service]) -> None:
         self.services = list(services)
-        self.keyed: dict[tuple[str, str], Service] = {}
-        self.path_routed: list[CosXmlService] = []
-        for service in self.services:
-            if isinstance(service, CosXmlService):
-                self.path_routed.append(service)
-                continue
-            routing_keys = getattr(type(service), "routing_keys", None)
-            for key in routing_keys() if routing_keys else ():
-                other = self.keyed.get(key)
-                if other is not None:
-                    raise ValueError(f"{type(service).__name__} and {type(other).__name__} both serve {key}")
-                self.keyed[key] = service
+        bases = dict.fromkeys([*protocol_bases(), *(type(s).protocol_base for s in self.services)])
+        self._protocols: list[tuple[type[Service], Any]] = []
+        for base in sorted((b for b in bases if b is not None), key=lambda b: b.routing_rank):
+            own = [s for s in self.services if type(s).protocol_base is base]
+            self._protocols.append((base, base.routing_table(own)))
 
     def resolve(self, req: IncomingRequest) -> Target | RoutingError:
-        if req.header("x-tc-action") is not None or req.header("x-tc-version") is not None:
-            action, version = tencent_api3.routing_of(req)
-            if not action:
-                return RoutingError(
-                    TencentApi3Service,
-                    "MissingParameter",
-                    "The request is missing a required parameter `Action`.",
-                    200,
-                )
-            if not version:
-                return RoutingError(
-                    TencentApi3Service,
-                    "MissingParameter",
-                    "The request is missing a required parameter `Version`.",
-                    200,
-                )
-            service = self.keyed.get(("tencent", version))
-            if service is None:
-                return RoutingError(
-                    TencentApi3Service, "NoSuchVersion", f"The API version `{version}` does not exist.", 200
-                )
-            return Target(service, action_name=action)
-
-        action, version = alibaba_rpc.routing_of(req)
-        if action is not None or req.header("x-acs-version") is not None:
-            if not action:
-                return RoutingError(
-                    AlibabaRpcService, "MissingAction", "Action is mandatory for this request.", 400
-                )
-            if not version:
-                return RoutingError(
-                    AlibabaRpcService, "MissingVersion", "Version is mandatory for this action.", 400
-                )
-            service = self.keyed.get(("alibaba", version))
-            if service is None:
-                return RoutingError(
-                    AlibabaRpcService, "InvalidVersion", "Specified parameter Version is not valid.", 400
-                )
-            return Target(service, action_name=action)
-
-        wrong_method: Target | None = None
-        for service in self.path_routed:
-            spec, path_params, path_known = service.match(req.method, req.path)
-            if spec is not None:
-                return Target(service, spec=spec, action_name=spec.name, path_params=path_params)
-            if path_known and wrong_method is None:
-                wrong_method = Target(service)
-        if wrong_method is not None:
-            return wrong_method
-        if req.path == "/":
-            return RoutingError(
-                AlibabaRpcService,
-                "InvalidAction.NotFound",
-                "Specified api is not found, please check your url and method.",
-                404,
-            )
-        return RoutingError(CosXmlService, "NoSuchResource", "The specified resource does not exist.", 404)
+        for base, table in self._protocols:
+            found = base.resolve(req, table)
+            if found is not None:
+                return found
+        for base, _ in self._protocols:
+            error = base.unclaimed(req)
+            if error is not None:
+                return error
+        raise LookupError(f"no protocol answers {req.method} {req.path}")
 
     def summary(self) -> list[Mapping[str, object]]:
         """Each service's vendor, protocol, version and actions (GET /_emulator/health)."""

@@ -19,9 +19,10 @@ from airflow_provider_cloudflows.emulator.services.base import (
     ActionSpec,
     Call,
     IncomingRequest,
-    Service,
+    RoutingError,
     ServiceError,
     Target,
+    VersionRoutedService,
     json_bytes,
 )
 from airflow_provider_cloudflows.emulator.verify import verify_acs3, verify_rpc_v1
@@ -76,23 +77,19 @@ def api_not_found() -> ServiceError:
     )
 
 
-def routing_of(req: IncomingRequest) -> tuple[str | None, str | None]:
-    """(action, version) of an Alibaba request, from the ACS3 headers or the legacy parameters."""
-    action = req.header("x-acs-action")
-    version = req.header("x-acs-version")
-    if action is not None:
-        return action, version
-    params = _query_and_form(req)
-    return params.get("Action"), params.get("Version")
-
-
-class AlibabaRpcService(Service):
+class AlibabaRpcService(VersionRoutedService):
     """Base for Alibaba RPC services. Subclasses set `vendor`, `version`, `product` and actions."""
 
     family = "alibabacloud"
     protocol = "alibaba_rpc"
-    version: ClassVar[str] = ""  # e.g. "2020-11-09"
     product: ClassVar[str] = ""  # e.g. "ICE" (used in the Recommend link)
+    # After API 3.0, whose headers name it; before COS, which takes requests by path.
+    routing_rank = 20
+    routing_errors = {
+        "missing_action": ("MissingAction", "Action is mandatory for this request.", 400),
+        "missing_version": ("MissingVersion", "Version is mandatory for this action.", 400),
+        "unknown_version": ("InvalidVersion", "Specified parameter Version is not valid.", 400),
+    }
     media_type = JSON_CONTENT_TYPE
     permission_error = (
         "Forbidden.RAM",
@@ -112,9 +109,23 @@ class AlibabaRpcService(Service):
         ),
     }
 
+    # ------------------------------------------------------------------ routing
+
     @classmethod
-    def routing_keys(cls) -> list[tuple[str, str]]:
-        return [("alibaba", cls.version)]
+    def action_and_version(cls, req: IncomingRequest) -> tuple[str | None, str | None] | None:
+        """From the ACS3 headers, or else the legacy RPC parameters (query or form body)."""
+        action = req.header("x-acs-action")
+        if action is not None:
+            return action, req.header("x-acs-version")
+        params = _query_and_form(req)
+        if params.get("Action") is None and req.header("x-acs-version") is None:
+            return None
+        return params.get("Action"), params.get("Version")
+
+    @classmethod
+    def unclaimed(cls, req: IncomingRequest) -> RoutingError | None:
+        # The RPC gateway answers at the root path, whatever else the request lacks.
+        return RoutingError(cls, api_not_found()) if req.path == "/" else None
 
     # ------------------------------------------------------------------ protocol
 

@@ -51,9 +51,12 @@ __all__ = [
     "ActionSpec",
     "Call",
     "IncomingRequest",
+    "RoutingError",
     "RunNotFound",
     "Service",
     "ServiceError",
+    "Target",
+    "VersionRoutedService",
     "action",
     "ci_time",
     "epoch_ms",
@@ -200,12 +203,30 @@ class Target:
     path_params: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RoutingError:
+    """A request no service takes, answered in the shape of the protocol it spoke."""
+
+    protocol: type[Service]
+    error: ServiceError
+
+    @property
+    def code(self) -> str:
+        return self.error.code
+
+    def response(self, req: IncomingRequest) -> Response:
+        return self.protocol.error_response(self.error, req, self.protocol.new_request_id())
+
+
 class Service:
     """Base of every emulated service; subclass a protocol base rather than this."""
 
     vendor: ClassVar[str] = ""  # "ice", "dataworks", "wedata", "cloud_infinite"
     family: ClassVar[str] = ""  # credential family, set by the protocol base
     protocol: ClassVar[str] = ""
+    # The class that set `protocol` (AlibabaRpcService, ...): the router asks it about requests.
+    protocol_base: ClassVar[type[Service] | None] = None
+    protocol_bases: ClassVar[dict[str, type[Service]]] = {}
     # What a handler's RunNotFound becomes: the vendor's code and wording, the protocol's status.
     not_found_code: ClassVar[str] = "ResourceNotFound"
     not_found_message: ClassVar[str] = "The specified resource {run_id} does not exist."
@@ -223,6 +244,9 @@ class Service:
                 if isinstance(spec, ActionSpec):
                     specs[spec.name if spec.path is None else f"{spec.methods}{spec.path}"] = spec
         cls.actions = specs
+        if "protocol" in vars(cls):
+            cls.protocol_base = cls
+            Service.protocol_bases[cls.protocol] = cls
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
@@ -234,6 +258,27 @@ class Service:
     @property
     def credentials(self) -> Mapping[str, Credential]:
         return self.state.credentials[self.family]
+
+    # ------------------------------------------------------------------ routing (protocol bases)
+    # The router knows no protocol: it asks each protocol base, lowest `routing_rank` first,
+    # whether a request is in its protocol and which of its services takes it.
+
+    routing_rank: ClassVar[int] = 100
+
+    @classmethod
+    def routing_table(cls, services: Sequence[Service]) -> Any:
+        """What `resolve` looks requests up in, built once from this protocol's services."""
+        return list(services)
+
+    @classmethod
+    def resolve(cls, req: IncomingRequest, table: Any) -> Target | RoutingError | None:
+        """Where a request of this protocol goes, or why nowhere; None: not this protocol's request."""
+        return None
+
+    @classmethod
+    def unclaimed(cls, req: IncomingRequest) -> RoutingError | None:
+        """This protocol's answer to a request no protocol took, when the answer is its to give."""
+        return None
 
     # ------------------------------------------------------------------ protocol hooks
 
@@ -361,6 +406,55 @@ class Service:
         else:
             exc = ServiceError(*cls.fault_errors[kind])
         return cls.error_response(exc, req, request_id)
+
+
+class VersionRoutedService(Service):
+    """A protocol whose requests name an action and an API version (Alibaba RPC, Tencent API 3.0).
+
+    The protocol base says how a request names them (`action_and_version`) and how the gateway
+    answers when it cannot place one (`routing_errors`); each service serves its `version`.
+    """
+
+    version: ClassVar[str] = ""  # e.g. "2020-11-09"
+    # (code, message, HTTP status) for "missing_action", "missing_version" and "unknown_version"
+    # (whose message may name the {version}).
+    routing_errors: ClassVar[Mapping[str, tuple[str, str, int]]] = {}
+
+    @classmethod
+    def action_and_version(cls, req: IncomingRequest) -> tuple[str | None, str | None] | None:
+        """(action, version) as the request names them; None when it is not in this protocol."""
+        raise NotImplementedError
+
+    @classmethod
+    def routing_table(cls, services: Sequence[Service]) -> dict[str, Service]:
+        table: dict[str, Service] = {}
+        for service in services:
+            version = type(service).version  # type: ignore[attr-defined]
+            other = table.get(version)
+            if other is not None:
+                raise ValueError(f"{type(service).__name__} and {type(other).__name__} both serve {version}")
+            table[version] = service
+        return table
+
+    @classmethod
+    def resolve(cls, req: IncomingRequest, table: Mapping[str, Service]) -> Target | RoutingError | None:
+        named = cls.action_and_version(req)
+        if named is None:
+            return None
+        action, version = named
+        if not action:
+            return cls._unroutable("missing_action")
+        if not version:
+            return cls._unroutable("missing_version")
+        service = table.get(version)
+        if service is None:
+            return cls._unroutable("unknown_version", version=version)
+        return Target(service, action_name=action)
+
+    @classmethod
+    def _unroutable(cls, why: str, **names: str) -> RoutingError:
+        code, message, status = cls.routing_errors[why]
+        return RoutingError(cls, ServiceError(code, message.format(**names), status))
 
 
 def json_bytes(document: Any) -> bytes:

@@ -21,6 +21,7 @@ from airflow_provider_cloudflows.emulator.services.base import (
     ActionSpec,
     Call,
     IncomingRequest,
+    RoutingError,
     Service,
     ServiceError,
     Target,
@@ -74,6 +75,9 @@ class CosXmlService(Service):
         "http503": ("ServiceUnavailable", "Service is unavailable. Please try again.", 503),
     }
 
+    # By path: asked after the protocols whose requests name themselves in headers or parameters.
+    routing_rank = 30
+
     @classmethod
     def routes(cls) -> list[ActionSpec]:
         return [spec for spec in cls.actions.values() if spec.pattern is not None]
@@ -91,6 +95,25 @@ class CosXmlService(Service):
             if spec.methods is None or method.upper() in spec.methods:
                 return spec, found.groupdict(), True
         return None, {}, path_known
+
+    @classmethod
+    def resolve(cls, req: IncomingRequest, table: list[CosXmlService]) -> Target | None:
+        """The service with a route for the path; a known path with another method still goes to
+        its service, which answers MethodNotAllowed."""
+        wrong_method: Target | None = None
+        for service in table:
+            spec, path_params, path_known = service.match(req.method, req.path)
+            if spec is not None:
+                return Target(service, spec=spec, action_name=spec.name, path_params=path_params)
+            if path_known and wrong_method is None:
+                wrong_method = Target(service)
+        return wrong_method
+
+    @classmethod
+    def unclaimed(cls, req: IncomingRequest) -> RoutingError:
+        return RoutingError(
+            cls, ServiceError("NoSuchResource", "The specified resource does not exist.", 404)
+        )
 
     @classmethod
     def new_request_id(cls) -> str:

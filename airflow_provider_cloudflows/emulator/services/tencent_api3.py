@@ -19,9 +19,9 @@ from airflow_provider_cloudflows.emulator.services.base import (
     ActionSpec,
     Call,
     IncomingRequest,
-    Service,
     ServiceError,
     Target,
+    VersionRoutedService,
     json_bytes,
 )
 from airflow_provider_cloudflows.emulator.verify import verify_tc3
@@ -29,16 +29,21 @@ from airflow_provider_cloudflows.emulator.verify import verify_tc3
 JSON_CONTENT_TYPE = "application/json"
 
 
-def routing_of(req: IncomingRequest) -> tuple[str | None, str | None]:
-    return req.header("x-tc-action"), req.header("x-tc-version")
-
-
-class TencentApi3Service(Service):
+class TencentApi3Service(VersionRoutedService):
     """Base for API 3.0 services. Subclasses set `vendor`, `version`, `tc3_service` and actions."""
 
     family = "tencentcloud"
     protocol = "tencent_api3"
-    version: ClassVar[str] = ""  # e.g. "2025-08-06"
+    routing_rank = 10  # its headers name it, whatever else the request carries
+    routing_errors = {
+        "missing_action": ("MissingParameter", "The request is missing a required parameter `Action`.", 200),
+        "missing_version": (
+            "MissingParameter",
+            "The request is missing a required parameter `Version`.",
+            200,
+        ),
+        "unknown_version": ("NoSuchVersion", "The API version `{version}` does not exist.", 200),
+    }
     tc3_service: ClassVar[str] = ""  # the service name in the TC3 credential scope, e.g. "wedata"
     region_required: ClassVar[bool] = True
     regions: ClassVar[frozenset[str] | None] = None  # None: any region
@@ -56,8 +61,9 @@ class TencentApi3Service(Service):
     }
 
     @classmethod
-    def routing_keys(cls) -> list[tuple[str, str]]:
-        return [("tencent", cls.version)]
+    def action_and_version(cls, req: IncomingRequest) -> tuple[str | None, str | None] | None:
+        action, version = req.header("x-tc-action"), req.header("x-tc-version")
+        return None if action is None and version is None else (action, version)
 
     @classmethod
     def new_request_id(cls) -> str:
