@@ -62,6 +62,8 @@ __all__ = [
     "epoch_ms",
     "epoch_ms_str",
     "iso8601_utc",
+    "json_bytes",
+    "json_text",
     "route",
 ]
 
@@ -457,8 +459,13 @@ class VersionRoutedService(Service):
         return RoutingError(cls, ServiceError(code, message.format(**names), status))
 
 
+def json_text(document: Any) -> str:
+    """Compact JSON as the vendors write it, also inside string fields (UTF-8 kept as is)."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
 def json_bytes(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json_text(document).encode("utf-8")
 
 
 def held_at(spec: dict[str, Any], step: int = -1) -> dict[str, Any]:

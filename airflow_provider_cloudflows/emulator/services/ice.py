@@ -35,6 +35,7 @@ from airflow_provider_cloudflows.emulator.services.base import (
     RunNotFound,
     action,
     iso8601_utc,
+    json_text,
 )
 from airflow_provider_cloudflows.emulator.store import RunSnapshot, ScriptedRun, TaskRunSnapshot
 
@@ -59,10 +60,6 @@ DEMO_MEDIA_ID = "e1c0media000000000000000000000b1"
 DEMO_SUCCEED_TASK_ID = "d0c0ffee000000000000000000000001"
 DEMO_FAILED_TASK_ID = "d0c0ffee000000000000000000000002"
 DEMO_SLOW_TASK_ID = "d0c0ffee000000000000000000000003"
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _script(outcome: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
@@ -103,7 +100,7 @@ def task_spec(
         "fields": {
             "WorkflowId": workflow_id,
             "WorkflowName": workflow_name,
-            "TaskInput": task_input if isinstance(task_input, str) else _json_text(task_input),
+            "TaskInput": task_input if isinstance(task_input, str) else json_text(task_input),
             **({"UserData": user_data} if user_data is not None else {}),
         },
         "task_runs": [
@@ -205,7 +202,7 @@ class IceService(AlibabaRpcService):
             body["FinishTime"] = iso8601_utc(snap.finished_at)
         if not listed:
             # ListWorkflowTasks' items carry no node results (SDK model).
-            body["ActivityResults"] = _json_text(
+            body["ActivityResults"] = json_text(
                 {node.name: self._node_json(snap, i, node) for i, node in enumerate(snap.task_runs)}
             )
         return body

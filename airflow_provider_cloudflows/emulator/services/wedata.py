@@ -29,7 +29,6 @@ Emulator conventions (for demos and tests):
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from typing import Any
@@ -40,6 +39,7 @@ from airflow_provider_cloudflows.emulator.services.base import (
     ServiceError,
     action,
     epoch_ms_str,
+    json_text,
 )
 from airflow_provider_cloudflows.emulator.services.tencent_api3 import TencentApi3Service
 from airflow_provider_cloudflows.emulator.store import RunSnapshot, ScriptedRun, TaskRunSnapshot
@@ -375,7 +375,7 @@ class WeDataService(TencentApi3Service):
             workflow_name=f"workflow_{workflow_id[:8]}",
             advance="time",
             step_seconds=step_seconds,
-            workflow_params=_json_text(call.get("AdvancedParams") or []),
+            workflow_params=json_text(call.get("AdvancedParams") or []),
             task_ids=task_ids or None,
         )
         if task_ids:
@@ -533,10 +533,6 @@ def _matches(item: dict[str, Any], filters: dict[str, list[str]]) -> bool:
         elif str(item.get(name)) not in values:
             return False
     return True
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 __all__ = ["WeDataService", "demo_runs", "run_spec"]
