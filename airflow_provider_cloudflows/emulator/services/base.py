@@ -5,7 +5,7 @@ CosXmlService) and declares its actions with `@action(...)` (or `@route(...)` fo
 path-routed COS/CI API). The protocol base verifies the signature, parses parameters,
 checks required ones, calls the handler and renders the result or error in the vendor's
 own shape (`success_response`, and `error_response` for every error, each written once per
-protocol).
+protocol). It also tells the router which requests are its own (`resolve`, `unclaimed`).
 
     class IceService(AlibabaRpcService):
         vendor = "ice"                      # store key, request log, fault filter
@@ -228,6 +228,7 @@ class Service:
     protocol: ClassVar[str] = ""
     # The class that set `protocol` (AlibabaRpcService, ...): the router asks it about requests.
     protocol_base: ClassVar[type[Service] | None] = None
+    # Every protocol base by its `protocol`, as each is defined.
     protocol_bases: ClassVar[dict[str, type[Service]]] = {}
     # What a handler's RunNotFound becomes: the vendor's code and wording, the protocol's status.
     not_found_code: ClassVar[str] = "ResourceNotFound"
