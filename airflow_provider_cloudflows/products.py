@@ -68,6 +68,7 @@ CONNECTION_TYPES: dict[str, ConnectionType] = {
     )
 }
 
+# The order is the one every listing keeps (the emulator's runs and services, its error messages).
 PRODUCTS: dict[str, Product] = {
     p.key: p
     for p in (
@@ -94,17 +95,6 @@ PRODUCTS: dict[str, Product] = {
             docs_url="https://www.alibabacloud.com/help/en/dataworks/",
         ),
         Product(
-            key="cloud_infinite",
-            name="Tencent Cloud Infinite",
-            connection="tencentcloud",
-            protocol="cos_xml",
-            hook=f"{_PKG}.hooks.cloud_infinite.CloudInfiniteHook",
-            states=f"{_PKG}.models.cloud_infinite.CI_STATES",
-            link=f"{_PKG}.links.cloud_infinite.CloudInfiniteWorkflowExecutionLink",
-            emulator_service=f"{_PKG}.emulator.services.cloud_infinite.CloudInfiniteService",
-            docs_url="https://cloud.tencent.com/document/product/460",
-        ),
-        Product(
             key="wedata",
             name="Tencent Cloud WeData",
             connection="tencentcloud",
@@ -114,6 +104,17 @@ PRODUCTS: dict[str, Product] = {
             link=f"{_PKG}.links.wedata.WeDataWorkflowRunLink",
             emulator_service=f"{_PKG}.emulator.services.wedata.WeDataService",
             docs_url="https://cloud.tencent.com/document/product/1267",
+        ),
+        Product(
+            key="cloud_infinite",
+            name="Tencent Cloud Infinite",
+            connection="tencentcloud",
+            protocol="cos_xml",
+            hook=f"{_PKG}.hooks.cloud_infinite.CloudInfiniteHook",
+            states=f"{_PKG}.models.cloud_infinite.CI_STATES",
+            link=f"{_PKG}.links.cloud_infinite.CloudInfiniteWorkflowExecutionLink",
+            emulator_service=f"{_PKG}.emulator.services.cloud_infinite.CloudInfiniteService",
+            docs_url="https://cloud.tencent.com/document/product/460",
         ),
     )
 }

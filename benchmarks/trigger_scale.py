@@ -120,7 +120,7 @@ async def _scenario(
     design: str, n: int, rate: float, url: str, pool: int | None, freeze: bool, burst: bool
 ) -> dict[str, Any]:
     from airflow_provider_cloudflows.emulator import config
-    from airflow_provider_cloudflows.emulator.control import EmulatorControl
+    from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
     from airflow_provider_cloudflows.hooks.wedata import WeDataHook
     from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 

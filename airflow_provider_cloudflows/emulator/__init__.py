@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.emulator.app import create_app
     from airflow_provider_cloudflows.emulator.config import EmulatorConfig
-    from airflow_provider_cloudflows.emulator.control import EmulatorControl
+    from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
     from airflow_provider_cloudflows.emulator.server import EmulatorServer, run_subprocess
 
 _EXPORTS = {
     "EmulatorConfig": "airflow_provider_cloudflows.emulator.config",
-    "EmulatorControl": "airflow_provider_cloudflows.emulator.control",
+    "EmulatorControl": "airflow_provider_cloudflows.emulator.control_client",
     "EmulatorServer": "airflow_provider_cloudflows.emulator.server",
     "run_subprocess": "airflow_provider_cloudflows.emulator.server",
     "create_app": "airflow_provider_cloudflows.emulator.app",

@@ -1,4 +1,6 @@
-"""Emulator configuration: credentials per vendor family, preloaded scripted runs, faults.
+"""Emulator configuration: credentials per signature family, preloaded scripted runs, faults.
+
+The vendors (one per product) and the families (one per connection type) come from products.py.
 
 The demo credentials below are public on purpose: they only open the local emulator, and
 users' tests and the example DAGs can rely on them.
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from airflow_provider_cloudflows.products import CONNECTION_TYPES, PRODUCTS
 
 ALIBABA_DEMO_ACCESS_KEY_ID = "LTAI5tCloudflowsEmulator"
 ALIBABA_DEMO_ACCESS_KEY_SECRET = "emulator-alibaba-secret-0123456789"
@@ -25,11 +29,11 @@ TENCENT_DEMO_STS_SECRET_ID = "AKIDCloudflowsEmulatorSts0123456"
 TENCENT_DEMO_STS_SECRET_KEY = "emulator-tencent-sts-secret-0123456789"
 TENCENT_DEMO_STS_TOKEN = "emulator-tencent-sts-token-0123456789"
 
-VENDORS = ("ice", "dataworks", "wedata", "cloud_infinite")
-FAMILIES = ("alibabacloud", "tencentcloud")
+# Store keys of the products' runs (also the request log's and the fault filter's vendor names).
+VENDORS: tuple[str, ...] = tuple(PRODUCTS)
+# Credential tables, one per connection type: the EmulatorConfig field of that name holds each.
+FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(c.emulator_family for c in CONNECTION_TYPES.values()))
 FAULT_KINDS = ("http500", "http502", "http503", "throttle", "reset", "slow", "truncated", "malformed")
-
-Family = Literal["alibabacloud", "tencentcloud"]
 
 
 class CredentialConfig(BaseModel):
@@ -139,6 +143,12 @@ class EmulatorConfig(BaseModel):
     # Allowed clock skew for signed requests, per family (the vendors' own limits by default).
     alibaba_max_skew_seconds: int = 900
     tencent_max_skew_seconds: int = 300
+
+    def credentials_of(self, family: str) -> dict[str, CredentialConfig]:
+        """The credential table of one family (a name in FAMILIES)."""
+        if family not in FAMILIES:
+            raise ValueError(f"unknown credential family {family!r}")
+        return getattr(self, family)
 
     @classmethod
     def from_file(cls, path: str | Path) -> EmulatorConfig:

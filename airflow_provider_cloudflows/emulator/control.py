@@ -1,4 +1,4 @@
-"""The control API under /_emulator/ (JSON) and `EmulatorControl`, its synchronous Python client.
+"""The control API under /_emulator/ (JSON); `EmulatorControl` (control_client.py) is its Python client.
 
 GET    /_emulator/health                          services, counts, current faults
 POST   /_emulator/runs                            script one run ({...}), or many ([...] or {"runs": [...]})
@@ -21,28 +21,31 @@ GET    /_emulator/bytes?size=N                    N bytes of filler: what a bare
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from airflow_provider_cloudflows.emulator.config import (
+    FAMILIES,
+    VENDORS,
     CredentialConfig,
     FaultConfig,
     ScriptedRunSpec,
-    ScriptedTaskRunSpec,
 )
+
+# The client used to live here; importing it from this module still works.
+from airflow_provider_cloudflows.emulator.control_client import EmulatorControl as EmulatorControl
+from airflow_provider_cloudflows.emulator.control_client import EmulatorControlError as EmulatorControlError
 from airflow_provider_cloudflows.emulator.store import RunNotFound
 
 MAX_FILLER_BYTES = 10 * 1024 * 1024
 
 if TYPE_CHECKING:
-    from airflow_provider_cloudflows.emulator.app import Router
+    from airflow_provider_cloudflows.emulator.routing import Router
     from airflow_provider_cloudflows.emulator.state import EmulatorState
 
 
@@ -61,12 +64,21 @@ class ClockUpdate(BaseModel):
     offset_seconds: float
 
 
-class CredentialsUpdate(BaseModel):
+class _CredentialsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    alibabacloud: dict[str, CredentialConfig] | None = None
-    tencentcloud: dict[str, CredentialConfig] | None = None
-    replace: bool = False
+    def sections(self) -> dict[str, dict[str, CredentialConfig]]:
+        """The families this update names, with their keys."""
+        return {family: section for family in FAMILIES if (section := getattr(self, family)) is not None}
+
+
+# The PUT /credentials body: an optional key table per credential family, then `replace`.
+CredentialsUpdate = create_model(  # type: ignore[call-overload]
+    "CredentialsUpdate",
+    __base__=_CredentialsUpdate,
+    **{family: (dict[str, CredentialConfig] | None, None) for family in FAMILIES},
+    replace=(bool, False),
+)
 
 
 def _bad_request(exc: ValidationError | ValueError) -> JSONResponse:
@@ -83,13 +95,11 @@ async def _json(request: Request) -> Any:
 
 
 def build_control_app(state: EmulatorState, router: Router) -> Starlette:
-    from airflow_provider_cloudflows.emulator.app import service_summary
-
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(
             {
                 "status": "ok",
-                "services": service_summary(router),
+                "services": router.summary(),
                 "runs": len(state.store),
                 "requests": len(state.log),
                 "connections": {
@@ -117,8 +127,6 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
 
     async def list_runs(request: Request) -> JSONResponse:
         vendors = [request.query_params["vendor"]] if "vendor" in request.query_params else None
-        from airflow_provider_cloudflows.emulator.config import VENDORS
-
         runs = [
             state.store.snapshot_of(run).to_json()
             for vendor in (vendors or VENDORS)
@@ -191,10 +199,8 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
             update = CredentialsUpdate.model_validate(await _json(request))
         except (ValidationError, ValueError) as exc:
             return _bad_request(exc)
-        for family in ("alibabacloud", "tencentcloud"):
-            section = getattr(update, family)
-            if section is not None:
-                state.set_credentials(family, section, replace=update.replace)
+        for family, section in update.sections().items():
+            state.set_credentials(family, section, replace=update.replace)
         # Key ids only: secrets are never echoed.
         return JSONResponse({family: sorted(creds) for family, creds in state.credentials.items()})
 
@@ -245,162 +251,3 @@ def build_control_app(state: EmulatorState, router: Router) -> Starlette:
         Route("/bytes", filler_bytes, methods=["GET"]),
     ]
     return Starlette(routes=routes)
-
-
-# --------------------------------------------------------------------------- client
-
-
-class EmulatorControl:
-    """Synchronous client for the control API.
-
-    >>> control = EmulatorControl("http://127.0.0.1:8790")
-    >>> control.script_run("wedata", "run-1", ["PENDING", "RUNNING", "SUCCESS"])
-    >>> control.requests(vendor="wedata")
-    """
-
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=f"{self.base_url}/_emulator", timeout=timeout)
-
-    def __enter__(self) -> EmulatorControl:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __repr__(self) -> str:
-        return f"EmulatorControl({self.base_url!r})"
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._client.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            raise EmulatorControlError(response.status_code, response.text)
-        return response.json() if response.content else None
-
-    def health(self) -> dict[str, Any]:
-        return self._call("GET", "/health")
-
-    def script_run(
-        self,
-        vendor: str,
-        run_id: str | int,
-        states: Sequence[str],
-        *,
-        advance: str = "poll",
-        step_seconds: float = 1.0,
-        task_runs: Iterable[ScriptedTaskRunSpec | Mapping[str, Any]] = (),
-        error_code: str | None = None,
-        error_message: str | None = None,
-        fields: Mapping[str, Any] | None = None,
-        created_at: float | None = None,
-    ) -> dict[str, Any]:
-        """Script one run; returns its first snapshot."""
-        spec = ScriptedRunSpec(
-            vendor=vendor,
-            run_id=str(run_id),
-            states=list(states),
-            advance=advance,  # type: ignore[arg-type]
-            step_seconds=step_seconds,
-            task_runs=[ScriptedTaskRunSpec.model_validate(t) for t in task_runs],
-            error_code=error_code,
-            error_message=error_message,
-            fields=dict(fields or {}),
-            created_at=created_at,
-        )
-        return self.script_runs([spec])[0]
-
-    def script_runs(self, specs: Iterable[ScriptedRunSpec | Mapping[str, Any]]) -> list[dict[str, Any]]:
-        payload = [ScriptedRunSpec.model_validate(s).model_dump(mode="json") for s in specs]
-        return self._call("POST", "/runs", json={"runs": payload})["runs"]
-
-    def get_run(self, vendor: str, run_id: str | int) -> dict[str, Any]:
-        return self._call("GET", f"/runs/{vendor}/{run_id}")
-
-    def runs(self, vendor: str | None = None) -> list[dict[str, Any]]:
-        params = {"vendor": vendor} if vendor else {}
-        return self._call("GET", "/runs", params=params)["runs"]
-
-    def stop_run(self, vendor: str, run_id: str | int, state: str, **kwargs: Any) -> dict[str, Any]:
-        return self._call("POST", f"/runs/{vendor}/{run_id}/stop", json={"state": state, **kwargs})
-
-    def delete_run(self, vendor: str, run_id: str | int) -> None:
-        self._call("DELETE", f"/runs/{vendor}/{run_id}")
-
-    def reset(self) -> None:
-        self._call("POST", "/reset")
-
-    def requests(
-        self,
-        *,
-        since: int | None = None,
-        vendor: str | None = None,
-        action: str | None = None,
-        fault: str | None = None,
-    ) -> list[dict[str, Any]]:
-        params = {
-            k: v for k, v in {"since": since, "vendor": vendor, "action": action, "fault": fault}.items() if v
-        }
-        return self._call("GET", "/requests", params=params)["requests"]
-
-    def clear_requests(self) -> None:
-        self._call("DELETE", "/requests")
-
-    def faults(self) -> dict[str, Any]:
-        return self._call("GET", "/faults")
-
-    def set_faults(
-        self,
-        rate: float,
-        *,
-        seed: int = 0,
-        kinds: Sequence[str] | None = None,
-        vendors: Sequence[str] | None = None,
-        slow_seconds: float | None = None,
-        retry_after_ms: int | None = None,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {"rate": rate, "seed": seed, "vendors": list(vendors) if vendors else None}
-        if kinds is not None:
-            body["kinds"] = list(kinds)
-        if slow_seconds is not None:
-            body["slow_seconds"] = slow_seconds
-        if retry_after_ms is not None:
-            body["retry_after_ms"] = retry_after_ms
-        return self._call("PUT", "/faults", json=body)
-
-    def clear_faults(self) -> None:
-        self._call("DELETE", "/faults")
-
-    def set_credentials(
-        self,
-        *,
-        alibabacloud: Mapping[str, Mapping[str, Any]] | None = None,
-        tencentcloud: Mapping[str, Mapping[str, Any]] | None = None,
-        replace: bool = False,
-    ) -> dict[str, list[str]]:
-        body = {
-            "alibabacloud": dict(alibabacloud) if alibabacloud is not None else None,
-            "tencentcloud": dict(tencentcloud) if tencentcloud is not None else None,
-            "replace": replace,
-        }
-        return self._call("PUT", "/credentials", json=body)
-
-    def clock(self) -> dict[str, float]:
-        """{"offset_seconds", "server_time"}: the emulated vendors' clock."""
-        return self._call("GET", "/clock")
-
-    def set_clock_offset(self, offset_seconds: float) -> dict[str, float]:
-        """Run the vendors' clock `offset_seconds` ahead of this machine's (negative: behind)."""
-        return self._call("PUT", "/clock", json={"offset_seconds": offset_seconds})
-
-    def reset_clock(self) -> dict[str, float]:
-        return self._call("DELETE", "/clock")
-
-
-class EmulatorControlError(RuntimeError):
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"control API answered HTTP {status}: {body[:500]}")
-        self.status = status
-        self.body = body

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from airflow_provider_cloudflows.emulator.control import EmulatorControl
+    from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
 
 EXTERNAL_URL_ENV = "CLOUDFLOWS_EMULATOR_URL"
 
@@ -79,7 +79,7 @@ def cloudflows_emulator_server() -> Iterator[Any]:
     """One emulator for the whole session (an EmulatorServer, or the external one)."""
     external = os.environ.get(EXTERNAL_URL_ENV)
     if external:
-        from airflow_provider_cloudflows.emulator.control import EmulatorControl
+        from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
 
         control = EmulatorControl(external)
         control.health()

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from airflow_provider_cloudflows.emulator.config import EmulatorConfig
+from airflow_provider_cloudflows.emulator.config import FAMILIES, EmulatorConfig
 
 if TYPE_CHECKING:
     import uvicorn
     from starlette.applications import Starlette
 
-    from airflow_provider_cloudflows.emulator.control import EmulatorControl
+    from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
     from airflow_provider_cloudflows.emulator.services.base import Service
     from airflow_provider_cloudflows.emulator.state import ConnectionRegistry, EmulatorState
 
@@ -171,7 +171,7 @@ class EmulatorServer:
 
     @property
     def control(self) -> EmulatorControl:
-        from airflow_provider_cloudflows.emulator.control import EmulatorControl
+        from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
 
         if self._control is None:
             if not self.url:
@@ -268,7 +268,7 @@ class EmulatorProcess:
 
     @property
     def control(self) -> EmulatorControl:
-        from airflow_provider_cloudflows.emulator.control import EmulatorControl
+        from airflow_provider_cloudflows.emulator.control_client import EmulatorControl
 
         if self._control is None:
             self._control = EmulatorControl(self.url)
@@ -360,8 +360,7 @@ def describe(config: EmulatorConfig) -> str:
     """A short, secret-free summary for the CLI banner."""
     return json.dumps(
         {
-            "alibabacloud_keys": sorted(config.alibabacloud),
-            "tencentcloud_keys": sorted(config.tencentcloud),
+            **{f"{family}_keys": sorted(config.credentials_of(family)) for family in FAMILIES},
             "runs": len(config.runs),
             "faults": None if config.faults is None else config.faults.model_dump(mode="json"),
             "seed": config.seed,

@@ -146,14 +146,9 @@ class EmulatorState:
         return self.denied_actions.get(family, {}).get(key_id or "", frozenset())
 
     def _apply_config(self) -> None:
-        self.credentials = {
-            "alibabacloud": _credentials(self.config.alibabacloud),
-            "tencentcloud": _credentials(self.config.tencentcloud),
-        }
-        self.denied_actions = {
-            "alibabacloud": _denied(self.config.alibabacloud),
-            "tencentcloud": _denied(self.config.tencentcloud),
-        }
+        sections = {family: self.config.credentials_of(family) for family in FAMILIES}
+        self.credentials = {family: _credentials(section) for family, section in sections.items()}
+        self.denied_actions = {family: _denied(section) for family, section in sections.items()}
         self.clock_offset_seconds = 0.0
         self.set_faults(self.config.faults)
         for spec in self.config.runs:

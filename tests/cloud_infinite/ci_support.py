@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from airflow_provider_cloudflows.emulator.request import IncomingRequest
 from airflow_provider_cloudflows.emulator.verify import (
     Credential,
-    IncomingRequest,
     SignatureRejected,
     verify_cos,
 )

@@ -19,7 +19,7 @@ import xmltodict
 from airflow_provider_cloudflows.auth import Acs3Auth, CosAuth, Tc3Auth
 from airflow_provider_cloudflows.auth import acs3 as acs3_signing
 from airflow_provider_cloudflows.emulator import config as democfg
-from airflow_provider_cloudflows.emulator.control import EmulatorControl, EmulatorControlError
+from airflow_provider_cloudflows.emulator.control_client import EmulatorControl, EmulatorControlError
 from airflow_provider_cloudflows.emulator.server import EmulatorServer
 from airflow_provider_cloudflows.emulator.services.alibaba_rpc import AlibabaRpcService
 from airflow_provider_cloudflows.emulator.services.base import Call, ServiceError, action, route

@@ -9,9 +9,9 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from airflow_provider_cloudflows.emulator.request import IncomingRequest
 from airflow_provider_cloudflows.emulator.verify import (
     Credential,
-    IncomingRequest,
     SignatureRejected,
     verify_acs3,
 )

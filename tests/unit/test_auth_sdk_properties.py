@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from airflow_provider_cloudflows.auth import Acs3Auth, CosAuth, Tc3Auth, acs3, cos, tc3
 from airflow_provider_cloudflows.auth._base import parse_query
+from airflow_provider_cloudflows.emulator.request import IncomingRequest
 from airflow_provider_cloudflows.emulator.verify import (
     Credential,
-    IncomingRequest,
     SignatureRejected,
     verify_acs3,
     verify_cos,

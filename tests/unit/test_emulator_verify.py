@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from airflow_provider_cloudflows.auth import Acs3Auth, CosAuth, Tc3Auth, acs3
+from airflow_provider_cloudflows.emulator.request import IncomingRequest
 from airflow_provider_cloudflows.emulator.verify import (
     Credential,
-    IncomingRequest,
     SignatureRejected,
     verify_acs3,
     verify_cos,

@@ -1,41 +1,48 @@
-"""The emulated vendor services.
+"""The emulated services: one module per product, plus the connection types' own (STS).
 
-Each vendor module (ice, dataworks, wedata, cloud_infinite) defines one or more concrete
-subclasses of a protocol base; `default_services()` finds them, so adding a vendor is only
-adding its module.
+products.py names every service class by dotted path (`Product.emulator_service` and
+`CONNECTION_EMULATOR_SERVICES`); `default_services()` loads those. A new product's service is a
+module here with one subclass of a protocol base, named in its `Product(...)` line. Each protocol
+a product names (`Product.protocol`) has its base in the module of that name here (alibaba_rpc,
+tencent_api3, cos_xml), and that base tells the router which requests are its own.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
+from typing import TYPE_CHECKING
 
-from airflow_provider_cloudflows.emulator.services.base import Service
+from airflow_provider_cloudflows.module_loading import import_class
+from airflow_provider_cloudflows.products import CONNECTION_EMULATOR_SERVICES, PRODUCTS
 
-VENDOR_MODULES = ("ice", "dataworks", "wedata", "cloud_infinite", "sts")
+if TYPE_CHECKING:
+    from airflow_provider_cloudflows.emulator.services.base import Service
+
+# Every service the emulator runs, by dotted path, in the registry's order.
+SERVICE_PATHS: tuple[str, ...] = (
+    *(product.emulator_service for product in PRODUCTS.values()),
+    *CONNECTION_EMULATOR_SERVICES,
+)
+
+# The modules of this package those services live in ("ice", ..., "sts"), e.g. for their demo_runs().
+VENDOR_MODULES: tuple[str, ...] = tuple(
+    dict.fromkeys(path.rpartition(".")[0].removeprefix(f"{__name__}.") for path in SERVICE_PATHS)
+)
 
 
-def services_in(module_name: str) -> list[type[Service]]:
-    """Concrete services defined in one module (its `SERVICES` tuple when it has one)."""
-    module = importlib.import_module(module_name)
-    declared = getattr(module, "SERVICES", None)
-    if declared is not None:
-        return list(declared)
-    return [
-        obj
-        for _, obj in inspect.getmembers(module, inspect.isclass)
-        if issubclass(obj, Service) and obj.__module__ == module.__name__ and obj.is_concrete()
-    ]
+# The protocols products.py names: each is the module of this package with its protocol base.
+PROTOCOLS: tuple[str, ...] = tuple(dict.fromkeys(product.protocol for product in PRODUCTS.values()))
+
+
+def protocol_bases() -> list[type[Service]]:
+    """The protocol base of each protocol in PROTOCOLS (importing its module)."""
+    from airflow_provider_cloudflows.emulator.services.base import Service
+
+    for name in PROTOCOLS:
+        importlib.import_module(f"{__name__}.{name}")
+    return [Service.protocol_bases[name] for name in PROTOCOLS]
 
 
 def default_services() -> list[type[Service]]:
-    found: list[type[Service]] = []
-    for name in VENDOR_MODULES:
-        qualified = f"{__name__}.{name}"
-        try:
-            found.extend(services_in(qualified))
-        except ModuleNotFoundError as exc:
-            # A vendor module not written yet; any other missing import is a real error.
-            if exc.name != qualified:
-                raise
-    return found
+    """The service classes products.py names, loaded (importing each one's module)."""
+    return [import_class(path) for path in SERVICE_PATHS]

@@ -19,9 +19,10 @@ from airflow_provider_cloudflows.emulator.services.base import (
     ActionSpec,
     Call,
     IncomingRequest,
-    Service,
+    RoutingError,
     ServiceError,
     Target,
+    VersionRoutedService,
     json_bytes,
 )
 from airflow_provider_cloudflows.emulator.verify import verify_acs3, verify_rpc_v1
@@ -69,23 +70,26 @@ def request_params(req: IncomingRequest) -> dict[str, Any]:
     return params
 
 
-def routing_of(req: IncomingRequest) -> tuple[str | None, str | None]:
-    """(action, version) of an Alibaba request, from the ACS3 headers or the legacy parameters."""
-    action = req.header("x-acs-action")
-    version = req.header("x-acs-version")
-    if action is not None:
-        return action, version
-    params = _query_and_form(req)
-    return params.get("Action"), params.get("Version")
+def api_not_found() -> ServiceError:
+    """What the gateway answers for an action, path or method it does not know."""
+    return ServiceError(
+        "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", 404
+    )
 
 
-class AlibabaRpcService(Service):
+class AlibabaRpcService(VersionRoutedService):
     """Base for Alibaba RPC services. Subclasses set `vendor`, `version`, `product` and actions."""
 
     family = "alibabacloud"
     protocol = "alibaba_rpc"
-    version: ClassVar[str] = ""  # e.g. "2020-11-09"
     product: ClassVar[str] = ""  # e.g. "ICE" (used in the Recommend link)
+    # After API 3.0, whose headers name it; before COS, which takes requests by path.
+    routing_rank = 20
+    routing_errors = {
+        "missing_action": ("MissingAction", "Action is mandatory for this request.", 400),
+        "missing_version": ("MissingVersion", "Version is mandatory for this action.", 400),
+        "unknown_version": ("InvalidVersion", "Specified parameter Version is not valid.", 400),
+    }
     media_type = JSON_CONTENT_TYPE
     permission_error = (
         "Forbidden.RAM",
@@ -105,9 +109,23 @@ class AlibabaRpcService(Service):
         ),
     }
 
+    # ------------------------------------------------------------------ routing
+
     @classmethod
-    def routing_keys(cls) -> list[tuple[str, str]]:
-        return [("alibaba", cls.version)]
+    def action_and_version(cls, req: IncomingRequest) -> tuple[str | None, str | None] | None:
+        """From the ACS3 headers, or else the legacy RPC parameters (query or form body)."""
+        action = req.header("x-acs-action")
+        if action is not None:
+            return action, req.header("x-acs-version")
+        params = _query_and_form(req)
+        if params.get("Action") is None and req.header("x-acs-version") is None:
+            return None
+        return params.get("Action"), params.get("Version")
+
+    @classmethod
+    def unclaimed(cls, req: IncomingRequest) -> RoutingError | None:
+        # The RPC gateway answers at the root path, whatever else the request lacks.
+        return RoutingError(cls, api_not_found()) if req.path == "/" else None
 
     # ------------------------------------------------------------------ protocol
 
@@ -122,23 +140,25 @@ class AlibabaRpcService(Service):
         return verify_acs3(req, self.credentials, **kwargs)
 
     def parse(self, req: IncomingRequest, target: Target) -> tuple[ActionSpec, dict[str, Any], str | None]:
-        name = target.action_name or ""
-        spec = self.actions.get(name)
+        spec = self.actions.get(target.action_name or "")
         if spec is None:
-            raise ServiceError(
-                "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", 404
-            )
+            raise api_not_found()
         params = {k: v for k, v in request_params(req).items() if k not in RPC_COMMON_PARAMS}
         return spec, params, params.get("RegionId")
 
-    def success_response(self, result: Any, call: Call) -> Response:
-        body = {"RequestId": call.request_id, **(result or {})}
+    @staticmethod
+    def _json_response(
+        body: Mapping[str, Any], request_id: str, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
         return Response(
             json_bytes(body),
-            status_code=200,
+            status_code=status,
             media_type=JSON_CONTENT_TYPE,
-            headers={"x-acs-request-id": call.request_id},
+            headers={"x-acs-request-id": request_id, **(headers or {})},
         )
+
+    def success_response(self, result: Any, call: Call) -> Response:
+        return self._json_response({"RequestId": call.request_id, **(result or {})}, call.request_id)
 
     def missing_parameter(self, name: str) -> ServiceError:
         return ServiceError(
@@ -151,38 +171,22 @@ class AlibabaRpcService(Service):
         return ServiceError("InvalidParameter", f"The specified parameter {name} is not valid.", 400)
 
     def method_not_allowed(self, method: str) -> ServiceError:
-        return ServiceError(
-            "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", 404
-        )
+        return api_not_found()
 
     @classmethod
-    def render_error(
-        cls,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        request_id: str,
-        req: IncomingRequest,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
+    def error_response(cls, error: ServiceError, req: IncomingRequest, request_id: str) -> Response:
         product = cls.product or "emulator"
         body = {
             "RequestId": request_id,
             "HostId": req.header("host") or "",
-            "Code": code,
-            "Message": message,
+            "Code": error.code,
+            "Message": error.message,
             "Recommend": (
-                f"https://api.aliyun.com/troubleshoot?q={quote(code)}&product={quote(product)}"
+                f"https://api.aliyun.com/troubleshoot?q={quote(error.code)}&product={quote(product)}"
                 f"&requestId={request_id}"
             ),
         }
-        return Response(
-            json_bytes(body),
-            status_code=status,
-            media_type=JSON_CONTENT_TYPE,
-            headers={"x-acs-request-id": request_id, **(headers or {})},
-        )
+        return cls._json_response(body, request_id, error.http_status, error.headers)
 
     @classmethod
     def throttle_error(cls, retry_after_ms: int) -> ServiceError:

@@ -4,13 +4,15 @@ A vendor service subclasses one protocol base (AlibabaRpcService, TencentApi3Ser
 CosXmlService) and declares its actions with `@action(...)` (or `@route(...)` for the
 path-routed COS/CI API). The protocol base verifies the signature, parses parameters,
 checks required ones, calls the handler and renders the result or error in the vendor's
-own shape.
+own shape (`success_response`, and `error_response` for every error, each written once per
+protocol). It also tells the router which requests are its own (`resolve`, `unclaimed`).
 
     class IceService(AlibabaRpcService):
         vendor = "ice"                      # store key, request log, fault filter
         version = "2020-11-09"              # routing: x-acs-version / Version
         product = "ICE"                     # Recommend link in errors
-        not_found_code = "InvalidParameter.TaskNotFound"   # what RunNotFound becomes
+        not_found_code = "InvalidParameter.TaskNotFound"   # what RunNotFound becomes,
+        not_found_message = "The task {run_id} does not exist."   # in the protocol's shape
 
         @action("GetWorkflowTask", required=("TaskId",))
         async def get_workflow_task(self, call: Call) -> dict:
@@ -37,9 +39,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from starlette.responses import Response
 
 from airflow_provider_cloudflows.emulator.clock import ci_time, epoch_ms, epoch_ms_str, iso8601_utc
+from airflow_provider_cloudflows.emulator.request import IncomingRequest
 from airflow_provider_cloudflows.emulator.requestlog import RequestRecord
 from airflow_provider_cloudflows.emulator.store import RunNotFound, RunStore
-from airflow_provider_cloudflows.emulator.verify import Credential, IncomingRequest, SignatureRejected
+from airflow_provider_cloudflows.emulator.verify import Credential, SignatureRejected
 
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.emulator.state import EmulatorState
@@ -48,14 +51,19 @@ __all__ = [
     "ActionSpec",
     "Call",
     "IncomingRequest",
+    "RoutingError",
     "RunNotFound",
     "Service",
     "ServiceError",
+    "Target",
+    "VersionRoutedService",
     "action",
     "ci_time",
     "epoch_ms",
     "epoch_ms_str",
     "iso8601_utc",
+    "json_bytes",
+    "json_text",
     "route",
 ]
 
@@ -197,14 +205,34 @@ class Target:
     path_params: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RoutingError:
+    """A request no service takes, answered in the shape of the protocol it spoke."""
+
+    protocol: type[Service]
+    error: ServiceError
+
+    @property
+    def code(self) -> str:
+        return self.error.code
+
+    def response(self, req: IncomingRequest) -> Response:
+        return self.protocol.error_response(self.error, req, self.protocol.new_request_id())
+
+
 class Service:
     """Base of every emulated service; subclass a protocol base rather than this."""
 
     vendor: ClassVar[str] = ""  # "ice", "dataworks", "wedata", "cloud_infinite"
     family: ClassVar[str] = ""  # credential family, set by the protocol base
     protocol: ClassVar[str] = ""
-    # What a handler's RunNotFound becomes (override per vendor).
+    # The class that set `protocol` (AlibabaRpcService, ...): the router asks it about requests.
+    protocol_base: ClassVar[type[Service] | None] = None
+    # Every protocol base by its `protocol`, as each is defined.
+    protocol_bases: ClassVar[dict[str, type[Service]]] = {}
+    # What a handler's RunNotFound becomes: the vendor's code and wording, the protocol's status.
     not_found_code: ClassVar[str] = "ResourceNotFound"
+    not_found_message: ClassVar[str] = "The specified resource {run_id} does not exist."
     not_found_status: ClassVar[int] = 404
     actions: ClassVar[dict[str, ActionSpec]] = {}
 
@@ -219,6 +247,9 @@ class Service:
                 if isinstance(spec, ActionSpec):
                     specs[spec.name if spec.path is None else f"{spec.methods}{spec.path}"] = spec
         cls.actions = specs
+        if "protocol" in vars(cls):
+            cls.protocol_base = cls
+            Service.protocol_bases[cls.protocol] = cls
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
@@ -231,9 +262,26 @@ class Service:
     def credentials(self) -> Mapping[str, Credential]:
         return self.state.credentials[self.family]
 
+    # ------------------------------------------------------------------ routing (protocol bases)
+    # The router knows no protocol: it asks each protocol base, lowest `routing_rank` first,
+    # whether a request is in its protocol and which of its services takes it.
+
+    routing_rank: ClassVar[int] = 100
+
     @classmethod
-    def is_concrete(cls) -> bool:
-        return bool(cls.vendor and cls.protocol)
+    def routing_table(cls, services: Sequence[Service]) -> Any:
+        """What `resolve` looks requests up in, built once from this protocol's services."""
+        return list(services)
+
+    @classmethod
+    def resolve(cls, req: IncomingRequest, table: Any) -> Target | RoutingError | None:
+        """Where a request of this protocol goes, or why nowhere; None: not this protocol's request."""
+        return None
+
+    @classmethod
+    def unclaimed(cls, req: IncomingRequest) -> RoutingError | None:
+        """This protocol's answer to a request no protocol took, when the answer is its to give."""
+        return None
 
     # ------------------------------------------------------------------ protocol hooks
 
@@ -253,16 +301,11 @@ class Service:
         return str(uuid.uuid4()).upper()
 
     @classmethod
-    def render_error(
-        cls,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        request_id: str,
-        req: IncomingRequest,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
+    def error_response(cls, error: ServiceError, req: IncomingRequest, request_id: str) -> Response:
+        """The protocol's answer to any error: a handler's, a signature's, a fault's or the router's.
+
+        Each protocol base writes this once; nothing else renders an error.
+        """
         raise NotImplementedError
 
     @classmethod
@@ -288,9 +331,8 @@ class Service:
         return ServiceError("InvalidParameter", f"The parameter {name} has an invalid value {value!r}.", 400)
 
     def not_found(self, exc: RunNotFound) -> ServiceError:
-        return ServiceError(
-            self.not_found_code, f"The specified resource {exc.run_id} does not exist.", self.not_found_status
-        )
+        message = self.not_found_message.format(run_id=exc.run_id)
+        return ServiceError(self.not_found_code, message, self.not_found_status)
 
     # ------------------------------------------------------------------ the request cycle
 
@@ -298,9 +340,7 @@ class Service:
         self, exc: ServiceError, request_id: str, req: IncomingRequest, record: RequestRecord
     ) -> Response:
         record.error_code = exc.code
-        return self.render_error(
-            exc.code, exc.message, exc.http_status, request_id=request_id, req=req, headers=exc.headers
-        )
+        return self.error_response(exc, req, request_id)
 
     async def handle(self, req: IncomingRequest, target: Target, record: RequestRecord) -> Response:
         request_id = self.new_request_id()
@@ -368,13 +408,65 @@ class Service:
             exc = cls.throttle_error(retry_after_ms)
         else:
             exc = ServiceError(*cls.fault_errors[kind])
-        return cls.render_error(
-            exc.code, exc.message, exc.http_status, request_id=request_id, req=req, headers=exc.headers
-        )
+        return cls.error_response(exc, req, request_id)
+
+
+class VersionRoutedService(Service):
+    """A protocol whose requests name an action and an API version (Alibaba RPC, Tencent API 3.0).
+
+    The protocol base says how a request names them (`action_and_version`) and how the gateway
+    answers when it cannot place one (`routing_errors`); each service serves its `version`.
+    """
+
+    version: ClassVar[str] = ""  # e.g. "2020-11-09"
+    # (code, message, HTTP status) for "missing_action", "missing_version" and "unknown_version"
+    # (whose message may name the {version}).
+    routing_errors: ClassVar[Mapping[str, tuple[str, str, int]]] = {}
+
+    @classmethod
+    def action_and_version(cls, req: IncomingRequest) -> tuple[str | None, str | None] | None:
+        """(action, version) as the request names them; None when it is not in this protocol."""
+        raise NotImplementedError
+
+    @classmethod
+    def routing_table(cls, services: Sequence[Service]) -> dict[str, Service]:
+        table: dict[str, Service] = {}
+        for service in services:
+            version = type(service).version  # type: ignore[attr-defined]
+            other = table.get(version)
+            if other is not None:
+                raise ValueError(f"{type(service).__name__} and {type(other).__name__} both serve {version}")
+            table[version] = service
+        return table
+
+    @classmethod
+    def resolve(cls, req: IncomingRequest, table: Mapping[str, Service]) -> Target | RoutingError | None:
+        named = cls.action_and_version(req)
+        if named is None:
+            return None
+        action, version = named
+        if not action:
+            return cls._unroutable("missing_action")
+        if not version:
+            return cls._unroutable("missing_version")
+        service = table.get(version)
+        if service is None:
+            return cls._unroutable("unknown_version", version=version)
+        return Target(service, action_name=action)
+
+    @classmethod
+    def _unroutable(cls, why: str, **names: str) -> RoutingError:
+        code, message, status = cls.routing_errors[why]
+        return RoutingError(cls, ServiceError(code, message.format(**names), status))
+
+
+def json_text(document: Any) -> str:
+    """Compact JSON as the vendors write it, also inside string fields (UTF-8 kept as is)."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def json_bytes(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json_text(document).encode("utf-8")
 
 
 def held_at(spec: dict[str, Any], step: int = -1) -> dict[str, Any]:

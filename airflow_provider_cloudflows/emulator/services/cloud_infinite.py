@@ -193,7 +193,6 @@ def demo_runs(now: float | None = None) -> list[dict[str, Any]]:
 class CloudInfiniteService(CosXmlService):
     vendor = VENDOR
     not_found_code = "NoSuchResource"
-    not_found_status = 404
 
     # ------------------------------------------------------------------ helpers
 

@@ -21,6 +21,7 @@ from airflow_provider_cloudflows.emulator.services.base import (
     ActionSpec,
     Call,
     IncomingRequest,
+    RoutingError,
     Service,
     ServiceError,
     Target,
@@ -74,6 +75,9 @@ class CosXmlService(Service):
         "http503": ("ServiceUnavailable", "Service is unavailable. Please try again.", 503),
     }
 
+    # By path: asked after the protocols whose requests name themselves in headers or parameters.
+    routing_rank = 30
+
     @classmethod
     def routes(cls) -> list[ActionSpec]:
         return [spec for spec in cls.actions.values() if spec.pattern is not None]
@@ -93,6 +97,25 @@ class CosXmlService(Service):
         return None, {}, path_known
 
     @classmethod
+    def resolve(cls, req: IncomingRequest, table: list[CosXmlService]) -> Target | None:
+        """The service with a route for the path; a known path with another method still goes to
+        its service, which answers MethodNotAllowed."""
+        wrong_method: Target | None = None
+        for service in table:
+            spec, path_params, path_known = service.match(req.method, req.path)
+            if spec is not None:
+                return Target(service, spec=spec, action_name=spec.name, path_params=path_params)
+            if path_known and wrong_method is None:
+                wrong_method = Target(service)
+        return wrong_method
+
+    @classmethod
+    def unclaimed(cls, req: IncomingRequest) -> RoutingError:
+        return RoutingError(
+            cls, ServiceError("NoSuchResource", "The specified resource does not exist.", 404)
+        )
+
+    @classmethod
     def new_request_id(cls) -> str:
         return _ci_request_id()
 
@@ -106,8 +129,9 @@ class CosXmlService(Service):
             raise self.method_not_allowed(req.method)
         return target.spec, dict(parse_query(req.raw_query)), None
 
+    @classmethod
     def xml_response(
-        self,
+        cls,
         document: Mapping[str, Any],
         request_id: str,
         status: int = 200,
@@ -117,7 +141,7 @@ class CosXmlService(Service):
             to_xml(document),
             status_code=status,
             media_type=XML_CONTENT_TYPE,
-            headers={self.request_id_header: request_id, **(headers or {})},
+            headers={cls.request_id_header: request_id, **(headers or {})},
         )
 
     def success_response(self, result: Any, call: Call) -> Response:
@@ -133,31 +157,17 @@ class CosXmlService(Service):
         return ServiceError("MethodNotAllowed", f"The specified method {method} is not allowed.", 405)
 
     @classmethod
-    def render_error(
-        cls,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        request_id: str,
-        req: IncomingRequest,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
+    def error_response(cls, error: ServiceError, req: IncomingRequest, request_id: str) -> Response:
         document = {
             "Error": {
-                "Code": code,
-                "Message": message,
+                "Code": error.code,
+                "Message": error.message,
                 "Resource": f"{req.header('host') or ''}{req.path}",
                 "RequestId": request_id,
                 "TraceId": _trace_id(),
             }
         }
-        return Response(
-            to_xml(document),
-            status_code=status,
-            media_type=XML_CONTENT_TYPE,
-            headers={cls.request_id_header: request_id, **(headers or {})},
-        )
+        return cls.xml_response(document, request_id, error.http_status, error.headers)
 
     @classmethod
     def throttle_error(cls, retry_after_ms: int) -> ServiceError:

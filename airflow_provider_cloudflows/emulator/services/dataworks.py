@@ -179,14 +179,11 @@ class DataWorksService(AlibabaRpcService):
     version = VERSION
     product = "dataworks-public"
     not_found_code = NOT_FOUND_CODE
-    not_found_status = 404
+    not_found_message = "The workflow instance {run_id} does not exist."
 
     def __init__(self, state: Any) -> None:
         super().__init__(state)
         self._operations: dict[str, _Operation] = {}
-
-    def not_found(self, exc: RunNotFound) -> ServiceError:
-        return ServiceError(NOT_FOUND_CODE, f"The workflow instance {exc.run_id} does not exist.", 404)
 
     # ------------------------------------------------------------------ rendering
 

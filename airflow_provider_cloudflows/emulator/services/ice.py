@@ -33,9 +33,9 @@ from airflow_provider_cloudflows.emulator.services.alibaba_rpc import AlibabaRpc
 from airflow_provider_cloudflows.emulator.services.base import (
     Call,
     RunNotFound,
-    ServiceError,
     action,
     iso8601_utc,
+    json_text,
 )
 from airflow_provider_cloudflows.emulator.store import RunSnapshot, ScriptedRun, TaskRunSnapshot
 
@@ -60,10 +60,6 @@ DEMO_MEDIA_ID = "e1c0media000000000000000000000b1"
 DEMO_SUCCEED_TASK_ID = "d0c0ffee000000000000000000000001"
 DEMO_FAILED_TASK_ID = "d0c0ffee000000000000000000000002"
 DEMO_SLOW_TASK_ID = "d0c0ffee000000000000000000000003"
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _script(outcome: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
@@ -104,7 +100,7 @@ def task_spec(
         "fields": {
             "WorkflowId": workflow_id,
             "WorkflowName": workflow_name,
-            "TaskInput": task_input if isinstance(task_input, str) else _json_text(task_input),
+            "TaskInput": task_input if isinstance(task_input, str) else json_text(task_input),
             **({"UserData": user_data} if user_data is not None else {}),
         },
         "task_runs": [
@@ -151,10 +147,7 @@ class IceService(AlibabaRpcService):
     version = VERSION
     product = "ICE"
     not_found_code = NOT_FOUND_CODE
-    not_found_status = 404
-
-    def not_found(self, exc: RunNotFound) -> ServiceError:
-        return ServiceError(NOT_FOUND_CODE, f"The workflow task {exc.run_id} does not exist.", 404)
+    not_found_message = "The workflow task {run_id} does not exist."
 
     # ------------------------------------------------------------------ rendering
 
@@ -209,7 +202,7 @@ class IceService(AlibabaRpcService):
             body["FinishTime"] = iso8601_utc(snap.finished_at)
         if not listed:
             # ListWorkflowTasks' items carry no node results (SDK model).
-            body["ActivityResults"] = _json_text(
+            body["ActivityResults"] = json_text(
                 {node.name: self._node_json(snap, i, node) for i, node in enumerate(snap.task_runs)}
             )
         return body
@@ -333,7 +326,5 @@ def _positive_float(value: Any, default: float) -> float:
         return default
     return number if number > 0 else default
 
-
-SERVICES = (IceService,)
 
 __all__ = ["IceService", "demo_runs", "task_spec"]

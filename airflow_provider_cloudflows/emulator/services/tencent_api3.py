@@ -19,9 +19,9 @@ from airflow_provider_cloudflows.emulator.services.base import (
     ActionSpec,
     Call,
     IncomingRequest,
-    Service,
     ServiceError,
     Target,
+    VersionRoutedService,
     json_bytes,
 )
 from airflow_provider_cloudflows.emulator.verify import verify_tc3
@@ -29,16 +29,21 @@ from airflow_provider_cloudflows.emulator.verify import verify_tc3
 JSON_CONTENT_TYPE = "application/json"
 
 
-def routing_of(req: IncomingRequest) -> tuple[str | None, str | None]:
-    return req.header("x-tc-action"), req.header("x-tc-version")
-
-
-class TencentApi3Service(Service):
+class TencentApi3Service(VersionRoutedService):
     """Base for API 3.0 services. Subclasses set `vendor`, `version`, `tc3_service` and actions."""
 
     family = "tencentcloud"
     protocol = "tencent_api3"
-    version: ClassVar[str] = ""  # e.g. "2025-08-06"
+    routing_rank = 10  # its headers name it, whatever else the request carries
+    routing_errors = {
+        "missing_action": ("MissingParameter", "The request is missing a required parameter `Action`.", 200),
+        "missing_version": (
+            "MissingParameter",
+            "The request is missing a required parameter `Version`.",
+            200,
+        ),
+        "unknown_version": ("NoSuchVersion", "The API version `{version}` does not exist.", 200),
+    }
     tc3_service: ClassVar[str] = ""  # the service name in the TC3 credential scope, e.g. "wedata"
     region_required: ClassVar[bool] = True
     regions: ClassVar[frozenset[str] | None] = None  # None: any region
@@ -56,8 +61,9 @@ class TencentApi3Service(Service):
     }
 
     @classmethod
-    def routing_keys(cls) -> list[tuple[str, str]]:
-        return [("tencent", cls.version)]
+    def action_and_version(cls, req: IncomingRequest) -> tuple[str | None, str | None] | None:
+        action, version = req.header("x-tc-action"), req.header("x-tc-version")
+        return None if action is None and version is None else (action, version)
 
     @classmethod
     def new_request_id(cls) -> str:
@@ -106,9 +112,19 @@ class TencentApi3Service(Service):
         exc.http_status = 200
         return super()._error(exc, request_id, req, record)
 
+    @staticmethod
+    def _envelope(
+        content: Mapping[str, Any],
+        request_id: str,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """`{"Response": {..., "RequestId"}}`, the one shape of every API 3.0 answer."""
+        body = {"Response": {**content, "RequestId": request_id}}
+        return Response(json_bytes(body), status_code=status, media_type=JSON_CONTENT_TYPE, headers=headers)
+
     def success_response(self, result: Any, call: Call) -> Response:
-        body = {"Response": {**(result or {}), "RequestId": call.request_id}}
-        return Response(json_bytes(body), status_code=200, media_type=JSON_CONTENT_TYPE)
+        return self._envelope(result or {}, call.request_id)
 
     def missing_parameter(self, name: str) -> ServiceError:
         return ServiceError("MissingParameter", f"The request is missing a required parameter `{name}`.", 200)
@@ -120,18 +136,9 @@ class TencentApi3Service(Service):
         return ServiceError("UnsupportedProtocol", f"HTTP method {method} is not supported.", 200)
 
     @classmethod
-    def render_error(
-        cls,
-        code: str,
-        message: str,
-        status: int,
-        *,
-        request_id: str,
-        req: IncomingRequest,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
-        body = {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}}
-        return Response(json_bytes(body), status_code=status, media_type=JSON_CONTENT_TYPE, headers=headers)
+    def error_response(cls, error: ServiceError, req: IncomingRequest, request_id: str) -> Response:
+        content = {"Error": {"Code": error.code, "Message": error.message}}
+        return cls._envelope(content, request_id, error.http_status, error.headers)
 
     @classmethod
     def throttle_error(cls, retry_after_ms: int) -> ServiceError:

@@ -29,7 +29,6 @@ Emulator conventions (for demos and tests):
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from typing import Any
@@ -40,6 +39,7 @@ from airflow_provider_cloudflows.emulator.services.base import (
     ServiceError,
     action,
     epoch_ms_str,
+    json_text,
 )
 from airflow_provider_cloudflows.emulator.services.tencent_api3 import TencentApi3Service
 from airflow_provider_cloudflows.emulator.store import RunSnapshot, ScriptedRun, TaskRunSnapshot
@@ -172,9 +172,7 @@ class WeDataService(TencentApi3Service):
     version = VERSION
     tc3_service = "wedata"
     not_found_code = "ResourceNotFound"
-
-    def not_found(self, exc: RunNotFound) -> ServiceError:
-        return ServiceError("ResourceNotFound", f"The workflow run {exc.run_id} does not exist.", 200)
+    not_found_message = "The workflow run {run_id} does not exist."
 
     # ------------------------------------------------------------------ rendering
 
@@ -377,7 +375,7 @@ class WeDataService(TencentApi3Service):
             workflow_name=f"workflow_{workflow_id[:8]}",
             advance="time",
             step_seconds=step_seconds,
-            workflow_params=_json_text(call.get("AdvancedParams") or []),
+            workflow_params=json_text(call.get("AdvancedParams") or []),
             task_ids=task_ids or None,
         )
         if task_ids:
@@ -537,10 +535,4 @@ def _matches(item: dict[str, Any], filters: dict[str, list[str]]) -> bool:
     return True
 
 
-def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-SERVICES = (WeDataService,)
-
-__all__ = ["SERVICES", "WeDataService", "demo_runs", "run_spec"]
+__all__ = ["WeDataService", "demo_runs", "run_spec"]
