@@ -63,16 +63,31 @@ def bounded(timeout: float | None, error: type[Exception]) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
-@contextlib.contextmanager
-def deadline_named(error: type[Exception]) -> Iterator[None]:
-    """A timeout that the attempt's deadline caused says so, instead of a bare "timed out"."""
-    try:
-        yield
-    except (httpcore.TimeoutException, TimeoutError) as exc:
-        current = _deadline.get()
-        if current is not None and time.monotonic() >= current[0] - 0.005:
-            raise error(f"the attempt's deadline of {current[1]:g} s passed") from exc
-        raise
+class _DeadlineNamed:
+    """A timeout that the attempt's deadline caused says so, instead of a bare "timed out".
+
+    A class rather than a generator context manager: it wraps every socket operation.
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: type[Exception]) -> None:
+        self.error = error
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if kind is not None and issubclass(kind, httpcore.TimeoutException | TimeoutError):
+            current = _deadline.get()
+            if current is not None and time.monotonic() >= current[0] - 0.005:
+                raise self.error(f"the attempt's deadline of {current[1]:g} s passed") from exc
+        return False
+
+
+_READ = _DeadlineNamed(httpcore.ReadTimeout)
+_WRITE = _DeadlineNamed(httpcore.WriteTimeout)
+_CONNECT = _DeadlineNamed(httpcore.ConnectTimeout)
 
 
 class CoalescingStream(httpcore.NetworkStream):
@@ -87,9 +102,9 @@ class CoalescingStream(httpcore.NetworkStream):
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
-            with deadline_named(httpcore.WriteTimeout):
+            with _WRITE:
                 self._inner.write(data, bounded(self._write_timeout, httpcore.WriteTimeout))
-        with deadline_named(httpcore.ReadTimeout):
+        with _READ:
             return self._inner.read(max_bytes, bounded(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -104,7 +119,7 @@ class CoalescingStream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> CoalescingStream:
-        with deadline_named(httpcore.ConnectTimeout):
+        with _CONNECT:
             timeout = bounded(timeout, httpcore.ConnectTimeout)
             return CoalescingStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
 
@@ -124,7 +139,7 @@ class CoalescingBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: SocketOptions = None,
     ) -> CoalescingStream:
-        with deadline_named(httpcore.ConnectTimeout):
+        with _CONNECT:
             timeout = bounded(timeout, httpcore.ConnectTimeout)
             return CoalescingStream(
                 self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
@@ -251,11 +266,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
-            with deadline_named(httpcore.WriteTimeout), _mapped(httpcore.WriteTimeout, httpcore.WriteError):
+            with _WRITE, _mapped(httpcore.WriteTimeout, httpcore.WriteError):
                 async with asyncio.timeout(bounded(self._write_timeout, httpcore.WriteTimeout)):
                     self._transport.write(data)
                     await self._receiver.drain()
-        with deadline_named(httpcore.ReadTimeout), _mapped(httpcore.ReadTimeout, httpcore.ReadError):
+        with _READ, _mapped(httpcore.ReadTimeout, httpcore.ReadError):
             async with asyncio.timeout(bounded(timeout, httpcore.ReadTimeout)):
                 return await self._receiver.receive(max_bytes)
 
@@ -272,7 +287,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        with deadline_named(httpcore.ConnectTimeout), _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        with _CONNECT, _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
             async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
                 tls = await loop.start_tls(
                     self._transport, self._receiver, ssl_context, server_hostname=server_hostname
@@ -300,7 +315,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: SocketOptions = None,
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        with deadline_named(httpcore.ConnectTimeout), _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        with _CONNECT, _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
             async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
                 transport, receiver = await loop.create_connection(
                     _Receiver, host, port, local_addr=(local_address, 0) if local_address else None
@@ -315,7 +330,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         self, path: str, timeout: float | None = None, socket_options: SocketOptions = None
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        with deadline_named(httpcore.ConnectTimeout), _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        with _CONNECT, _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
             async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
                 _, receiver = await loop.create_unix_connection(_Receiver, path)
         return AsyncioStream(receiver)

@@ -23,7 +23,7 @@ import ssl
 import urllib.request
 import weakref
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -164,6 +164,19 @@ class PoolTransport(httpx.BaseTransport):
             response.status, headers=response.headers, stream=_Body(response, request), request=request
         )
 
+    def read(self, request: httpx.Request, limits: ReadLimits) -> httpx.Response:
+        """The whole answer within the limits, straight from the pool (what `send` uses)."""
+        with _as_httpx_errors(request):
+            response = self.pool.handle_request(_core_request(request))
+            try:
+                reader = BodyReader(_content_encoding(response.headers), limits, request)
+                for chunk in response.iter_stream():
+                    reader.feed(chunk)
+                body = reader.finish()
+            finally:
+                response.close()
+        return _decoded(response.status, response.headers, reader.decoded, body, request)
+
     def close(self) -> None:
         self.pool.close()
 
@@ -188,6 +201,18 @@ class AsyncPoolTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             response.status, headers=response.headers, stream=_AsyncBody(response, request), request=request
         )
+
+    async def read(self, request: httpx.Request, limits: ReadLimits) -> httpx.Response:
+        with _as_httpx_errors(request):
+            response = await self.pool.handle_async_request(_core_request(request))
+            try:
+                reader = BodyReader(_content_encoding(response.headers), limits, request)
+                async for chunk in response.aiter_stream():
+                    reader.feed(chunk)
+                body = reader.finish()
+            finally:
+                await response.aclose()
+        return _decoded(response.status, response.headers, reader.decoded, body, request)
 
     async def aclose(self) -> None:
         await self.pool.aclose()
@@ -328,6 +353,7 @@ class BodyReader:
         names = [n.strip().lower() for n in (content_encoding or "").split(",")]
         # Applied in reverse of the order they are listed (RFC 9110 §8.4).
         self._decoders = [_decoder(n, request, self.vendor) for n in reversed(names) if n and n != "identity"]
+        self.decoded = bool(self._decoders)
 
     def feed(self, chunk: bytes) -> None:
         self._raw += len(chunk)
@@ -405,14 +431,23 @@ def _decoder(name: str, request: httpx.Request, vendor: str) -> _Inflate:
     )
 
 
-_DECODED_AWAY = ("content-encoding", "content-length", "transfer-encoding")
+_DECODED_AWAY = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 
-def _decoded(response: httpx.Response, body: bytes, request: httpx.Request) -> httpx.Response:
-    # The headers that described the raw bytes no longer do; httpx would decode the body again.
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DECODED_AWAY]
-    decoded = httpx.Response(response.status_code, headers=headers, content=body, request=request)
-    return decoded
+def _content_encoding(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for key, value in headers:
+        if key.lower() == b"content-encoding":
+            return value.decode("latin-1")
+    return None
+
+
+def _decoded(
+    status: int, headers: list[tuple[bytes, bytes]], decoded: bool, body: bytes, request: httpx.Request
+) -> httpx.Response:
+    if decoded:
+        # The headers that described the raw bytes no longer do; httpx would decode the body again.
+        headers = [(k, v) for k, v in headers if k.lower() not in _DECODED_AWAY]
+    return httpx.Response(status, headers=headers, content=body, request=request)
 
 
 def _bounded(content: bytes, limits: ReadLimits, request: httpx.Request) -> bytes:
@@ -426,36 +461,45 @@ def send(
 ) -> httpx.Response:
     """One request through a transport: the whole answer read within the limits, connection released."""
     with attempt_deadline(limits.attempt_seconds):
-        response = transport.handle_request(request)
+        if isinstance(transport, PoolTransport):
+            return transport.read(request, limits)
+        response = transport.handle_request(request)  # any other httpx transport (a mock one)
         try:
-            if response.is_stream_consumed:  # built in memory (a mock transport): already decoded
-                body = _bounded(response.content, limits, request)
-            else:
-                reader = BodyReader(response.headers.get("content-encoding"), limits, request)
-                for chunk in response.iter_raw():
-                    reader.feed(chunk)
-                body = reader.finish()
+            body, decoded = _read_all(response, response.iter_raw(), limits, request)
         finally:
             response.close()
-    return _decoded(response, body, request)
+    return _decoded(response.status_code, response.headers.raw, decoded, body, request)
 
 
 async def asend(
     transport: httpx.AsyncBaseTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
 ) -> httpx.Response:
     with attempt_deadline(limits.attempt_seconds):
+        if isinstance(transport, AsyncPoolTransport):
+            return await transport.read(request, limits)
         response = await transport.handle_async_request(request)
         try:
             if response.is_stream_consumed:
-                body = _bounded(response.content, limits, request)
+                body, decoded = _read_all(response, (), limits, request)
             else:
                 reader = BodyReader(response.headers.get("content-encoding"), limits, request)
                 async for chunk in response.aiter_raw():
                     reader.feed(chunk)
-                body = reader.finish()
+                body, decoded = reader.finish(), reader.decoded
         finally:
             await response.aclose()
-    return _decoded(response, body, request)
+    return _decoded(response.status_code, response.headers.raw, decoded, body, request)
+
+
+def _read_all(
+    response: httpx.Response, raw: Iterable[bytes], limits: ReadLimits, request: httpx.Request
+) -> tuple[bytes, bool]:
+    if response.is_stream_consumed:  # built in memory (a mock transport): httpx already decoded it
+        return _bounded(response.content, limits, request), True
+    reader = BodyReader(response.headers.get("content-encoding"), limits, request)
+    for chunk in raw:
+        reader.feed(chunk)
+    return reader.finish(), reader.decoded
 
 
 async def asend_in_slot(

@@ -15,20 +15,11 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import airflow_provider_cloudflows
 
 PACKAGE = airflow_provider_cloudflows.__name__
 ROOT = Path(airflow_provider_cloudflows.__file__).parent
 EMULATOR = f"{PACKAGE}.emulator"
-
-# Cycles through imports inside functions that the hook layer still has; another change takes
-# them apart. A cycle found outside the emulator passes only within one of these.
-HOOK_CYCLES = [
-    {f"{PACKAGE}.hooks.alibaba", f"{PACKAGE}.hooks.dataworks", f"{PACKAGE}.hooks.ice"},
-    {f"{PACKAGE}.hooks.cloud_infinite", f"{PACKAGE}.hooks.tencent", f"{PACKAGE}.hooks.wedata"},
-]
 
 
 def _module_files() -> dict[str, Path]:
@@ -122,14 +113,6 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
-def _in_emulator(component: list[str]) -> bool:
-    return any(m == EMULATOR or m.startswith(f"{EMULATOR}.") for m in component)
-
-
-def _listed(component: list[str]) -> bool:
-    return any(set(component) <= known for known in HOOK_CYCLES)
-
-
 def test_the_graph_reads_imports_as_python_runs_them() -> None:
     eager, lazy = import_graph(), import_graph(in_functions=True)
     main = f"{EMULATOR}.__main__"
@@ -151,19 +134,6 @@ def test_no_import_cycle_at_module_level() -> None:
     assert cycles(import_graph()) == []
 
 
-def test_no_import_cycle_in_the_emulator_counting_imports_in_functions() -> None:
-    assert [c for c in cycles(import_graph(in_functions=True)) if _in_emulator(c)] == []
-
-
-def test_no_new_import_cycle_outside_the_emulator() -> None:
-    found = [c for c in cycles(import_graph(in_functions=True)) if not _in_emulator(c)]
-    assert [c for c in found if not _listed(c)] == []
-
-
-@pytest.mark.xfail(
-    reason="hook layer being restructured: "
-    + "; ".join(" <-> ".join(sorted(m.removeprefix(f"{PACKAGE}.") for m in c)) for c in HOOK_CYCLES),
-    strict=False,
-)
-def test_no_import_cycle_outside_the_emulator_counting_imports_in_functions() -> None:
-    assert [c for c in cycles(import_graph(in_functions=True)) if not _in_emulator(c)] == []
+def test_no_import_cycle_counting_imports_in_functions() -> None:
+    """Not even a deferred import closes a loop: every layer imports only the ones below it."""
+    assert cycles(import_graph(in_functions=True)) == []

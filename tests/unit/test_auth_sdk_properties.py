@@ -226,7 +226,9 @@ def test_rpc_v1_matches_sdk_get_rpcsignature(method: str, params: dict[str, str]
 def tc3_cases(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "method": draw(st.sampled_from(["GET", "POST"])),
-        "endpoint": _netloc(draw(hosts), draw(ports)),
+        # Not an explicit :443: httpx leaves the default port out of the Host header it sends (and we
+        # sign), the SDK keeps it; each signs what it sends, so the two requests differ, not the signing.
+        "endpoint": _netloc(draw(hosts), draw(ports.filter(lambda port: port != 443))),
         "service": draw(st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz"), min_size=2, max_size=10)),
         "params": draw(st.dictionaries(any_text.filter(bool), any_text, max_size=5)),
         "token": draw(st.one_of(st.none(), ids)),
