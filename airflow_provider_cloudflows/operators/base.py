@@ -13,18 +13,15 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 
 from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
-from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY, complete_from_event
 from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, RUN_XCOM_KEY, complete_from_event, push_run
+from airflow_provider_cloudflows.xcom import TASK_RUNS_XCOM_KEY as TASK_RUNS_XCOM_KEY  # re-exported
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
     from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
-
-TASK_RUNS_XCOM_KEY = "task_runs"
-RUN_XCOM_KEY = "run"
-RUN_ID_XCOM_KEY = "run_id"
 
 
 class _CloudflowsOperatorMixin:
@@ -48,12 +45,7 @@ class _CloudflowsOperatorMixin:
 
     def push_run(self, context: Context, run: WorkflowRun) -> dict[str, Any]:
         """Push task runs (key `task_runs`) and the console URL; return the run for `return_value`."""
-        ti = context["ti"]
-        ti.xcom_push(key=TASK_RUNS_XCOM_KEY, value=[t.model_dump(mode="json") for t in run.task_runs])
-        url = self.hook.console_url(run)
-        if url:
-            ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
-        return run.model_dump(mode="json")
+        return push_run(context, run, self.hook.console_url(run))
 
 
 class GetWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):

@@ -8,17 +8,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.links.dataworks import DataWorksWorkflowInstanceLink
-from airflow_provider_cloudflows.operators.base import (
-    RUN_ID_XCOM_KEY,
-    GetWorkflowRunOperator,
-    StartWorkflowRunOperator,
-)
-from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY
+from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
+from airflow_provider_cloudflows.xcom import INSTANCE_IDS_XCOM_KEY, RUN_ID_XCOM_KEY, push_console_url
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
-
-INSTANCE_IDS_XCOM_KEY = "instance_ids"
 
 
 class DataWorksGetWorkflowInstanceOperator(GetWorkflowRunOperator):
@@ -176,9 +170,7 @@ class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
         ti.xcom_push(key=INSTANCE_IDS_XCOM_KEY, value=ids)
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=ids[0])
         # The extra link works before the instance is first read (and when nothing waits for it).
-        url = self.hook.instance_console_url(ids[0], self.project_id)
-        if url:
-            ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
+        push_console_url(context, self.hook.instance_console_url(ids[0], self.project_id))
         if not self.wait_for_completion:
             return ids
         deadline = time.time() + self.timeout

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.links.ice import IceWorkflowTaskLink
 from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
-from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY
 from airflow_provider_cloudflows.sensors.ice import IceArgumentNames
+from airflow_provider_cloudflows.xcom import push_console_url
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -91,7 +91,7 @@ class IceStartWorkflowOperator(IceArgumentNames, StartWorkflowRunOperator):
             skip_input_verification=self.skip_input_verification,
         )
         # Link to the task at once, even when not waiting for it.
-        context["ti"].xcom_push(key=CONSOLE_URL_XCOM_KEY, value=hook.console_url_for(task_id))
+        push_console_url(context, hook.console_url_for(task_id))
         return task_id
 
     def stop(self, run_id: str | int) -> None:

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
-    AirflowSensorTimeout,
-    AirflowSkipException,
     BaseSensorOperator,
     PokeReturnValue,
     conf,
@@ -21,14 +19,14 @@ from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
 from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+from airflow_provider_cloudflows.xcom import CONSOLE_URL_XCOM_KEY as CONSOLE_URL_XCOM_KEY  # re-exported
+from airflow_provider_cloudflows.xcom import complete_from_event, push_console_url
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
     from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
-
-CONSOLE_URL_XCOM_KEY = "console_url"
 
 
 class WorkflowRunSensor(BaseSensorOperator):
@@ -150,9 +148,7 @@ class WorkflowRunSensor(BaseSensorOperator):
     def _push_console_url(self, context: Context, run: WorkflowRun) -> None:
         if self._console_url_pushed:
             return
-        url = self.hook.console_url(run)
-        if url and context.get("ti") is not None:
-            context["ti"].xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
+        push_console_url(context, self.hook.console_url(run))
         self._console_url_pushed = True
 
     # -- deferral ---------------------------------------------------------------------------------
@@ -184,19 +180,3 @@ class WorkflowRunSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         return complete_from_event(self, event)
-
-
-def complete_from_event(task: Any, event: dict[str, Any]) -> Any:
-    """Turn a WorkflowRunTrigger event into a return value or a precise failure (sensors and operators)."""
-    status = event.get("status")
-    if status == "success":
-        task.log.info("%s %s finished successfully", task.run_noun, event.get("run_id"))
-        return event["run"]
-    if status == "timeout":
-        if getattr(task, "soft_fail", False):
-            raise AirflowSkipException(event.get("message", "timed out"))
-        raise AirflowSensorTimeout(event.get("message", "timed out"))
-    message = event.get("message") or f"unexpected trigger event {event!r}"
-    if getattr(task, "soft_fail", False):
-        raise AirflowSkipException(message)
-    raise AirflowFailException(message)

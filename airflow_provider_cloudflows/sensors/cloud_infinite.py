@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, PokeReturnValue
 
 from airflow_provider_cloudflows.links.cloud_infinite import CloudInfiniteWorkflowExecutionLink
-from airflow_provider_cloudflows.operators.base import RUN_ID_XCOM_KEY
 from airflow_provider_cloudflows.sensors.base import WorkflowRunSensor
+from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

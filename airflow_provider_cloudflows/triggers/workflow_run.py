@@ -14,6 +14,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+from airflow_provider_cloudflows.xcom import run_event
 
 # Triggers on one event loop that wait through the same connection share one hook (credentials,
 # signer, retry policy): 5,000 waiting runs would otherwise hold 5,000 copies, look the same
@@ -149,8 +150,9 @@ class WorkflowRunTrigger(BaseTrigger):
             remaining = None if self.deadline is None else self.deadline - time.time()
             if remaining is not None and remaining <= 0:
                 yield TriggerEvent(
-                    self._event(
+                    run_event(
                         "timeout",
+                        self.run_id,
                         message=f"{self.run_noun} {self.run_id} did not finish before the sensor's timeout",
                     )
                 )
@@ -169,7 +171,7 @@ class WorkflowRunTrigger(BaseTrigger):
             run = await hook.aget_run(self.run_id, **self.run_params)
         except CloudflowsError as err:
             if not err.retryable:
-                return TriggerEvent(self._event("error", message=str(err)))
+                return TriggerEvent(run_event("error", self.run_id, message=str(err)))
             self.log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, self.run_id, err)
             return None
         verdict = judge(
@@ -179,11 +181,14 @@ class WorkflowRunTrigger(BaseTrigger):
             fail_on_pause=self.fail_on_pause,
         )
         if verdict is Verdict.SUCCEEDED:
-            return TriggerEvent(self._event("success", run=run.model_dump(mode="json")))
+            return TriggerEvent(run_event("success", self.run_id, run=run.model_dump(mode="json")))
         if verdict is Verdict.FAILED:
             return TriggerEvent(
-                self._event(
-                    "failure", run=run.model_dump(mode="json"), message=failure_message(run, self.run_noun)
+                run_event(
+                    "failure",
+                    self.run_id,
+                    run=run.model_dump(mode="json"),
+                    message=failure_message(run, self.run_noun),
                 )
             )
         summary = f"{run.raw_state} ({run.task_run_summary()})"
@@ -191,6 +196,3 @@ class WorkflowRunTrigger(BaseTrigger):
             self.log.info("%s %s is %s", self.run_noun, self.run_id, summary)
             self._last_summary = summary
         return None
-
-    def _event(self, status: str, **payload: Any) -> dict[str, Any]:
-        return {"status": status, "run_id": self.run_id, **payload}
