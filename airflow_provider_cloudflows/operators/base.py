@@ -13,7 +13,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 
 from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
-from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
 from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, RUN_XCOM_KEY, complete_from_event, push_run
 from airflow_provider_cloudflows.xcom import TASK_RUNS_XCOM_KEY as TASK_RUNS_XCOM_KEY  # re-exported
 
@@ -149,18 +149,15 @@ class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
         )
 
     def _wait(self, context: Context, run_id: str | int, deadline: float) -> Any:
-        last = None
+        watcher = RunWatcher(self.run_noun, self.success_states, self.failure_states)
         while True:
             run = self.hook.get_run(run_id, **self.run_params())
-            verdict = judge(run, success_states=self.success_states, failure_states=self.failure_states)
+            verdict = watcher.watch(run, self.log)
             if verdict is not Verdict.WAITING:
                 context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
                 if verdict is Verdict.FAILED:
-                    raise AirflowFailException(failure_message(run, self.run_noun))
+                    raise AirflowFailException(watcher.failure_message(run))
                 return run_id
-            if (progress := f"{run.raw_state} ({run.task_run_summary()})") != last:
-                self.log.info("%s %s is %s", self.run_noun, run_id, progress)
-                last = progress
             if time.time() >= deadline:
                 raise AirflowFailException(
                     f"{self.run_noun} {run_id} did not finish within {self.timeout:.0f} s (last state {run.raw_state})"

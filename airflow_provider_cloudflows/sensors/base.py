@@ -18,7 +18,7 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
-from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
 from airflow_provider_cloudflows.xcom import CONSOLE_URL_XCOM_KEY as CONSOLE_URL_XCOM_KEY  # re-exported
 from airflow_provider_cloudflows.xcom import complete_from_event, push_console_url
 
@@ -74,7 +74,6 @@ class WorkflowRunSensor(BaseSensorOperator):
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.fail_on_pause = fail_on_pause
         self.deferrable = deferrable
-        self._last_progress: str | None = None
         self._console_url_pushed = False
 
     # -- what subclasses customise --------------------------------------------------------------
@@ -93,29 +92,34 @@ class WorkflowRunSensor(BaseSensorOperator):
     def hook(self) -> CloudflowsBaseHook:
         return self.hook_class(self.conn_id, **self.hook_params())
 
+    @cached_property
+    def watcher(self) -> RunWatcher:
+        # Built at the first poke, once the states (template fields) are rendered.
+        return RunWatcher(
+            self.run_noun,
+            self.success_states,
+            self.failure_states,
+            self.fail_on_pause,
+            names_vendor=True,
+            warns_on_pause=True,
+        )
+
     def poke(self, context: Context) -> PokeReturnValue | bool:
         try:
             run = self.hook.get_run(self.run_id, **self.run_params())
         except CloudflowsError as err:
-            if not err.retryable:
-                raise
-            # The hook has already retried this poll. As in the trigger, a passing outage must
-            # not fail the task: poll again next time (the sensor's timeout still bounds the wait).
-            self.log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, self.run_id, err)
-            return PokeReturnValue(is_done=False)
+            # The hook has already retried this poll; the sensor's timeout still bounds the wait.
+            if self.watcher.polls_again(err, self.run_id, self.log):
+                return PokeReturnValue(is_done=False)
+            raise
         self._push_console_url(context, run)
         return self._evaluate(run)
 
     def _evaluate(self, run: WorkflowRun) -> PokeReturnValue:
-        verdict = judge(
-            run,
-            success_states=self.success_states,
-            failure_states=self.failure_states,
-            fail_on_pause=self.fail_on_pause,
-        )
+        verdict = self.watcher.watch(run, self.log)
         if verdict is Verdict.FAILED:
             # Retrying the sensor cannot change a finished remote run; soft_fail turns this into a skip.
-            raise AirflowFailException(failure_message(run, self.run_noun))
+            raise AirflowFailException(self.watcher.failure_message(run))
         if verdict is Verdict.SUCCEEDED:
             self.log.info(
                 "%s %s %s finished in state %s (%s)",
@@ -126,24 +130,7 @@ class WorkflowRunSensor(BaseSensorOperator):
                 run.task_run_summary(),
             )
             return PokeReturnValue(is_done=True, xcom_value=run.model_dump(mode="json"))
-        self._log_progress(run)
         return PokeReturnValue(is_done=False)
-
-    def _log_progress(self, run: WorkflowRun) -> None:
-        progress = f"{run.raw_state} ({run.task_run_summary()})"
-        if progress == self._last_progress:
-            return
-        self._last_progress = progress
-        if run.state.value == "paused":
-            self.log.warning(
-                "%s %s %s is paused; it will not progress until resumed in the console%s",
-                run.vendor,
-                self.run_noun,
-                run.run_id,
-                "" if self.fail_on_pause else " (set fail_on_pause=True to fail instead)",
-            )
-        else:
-            self.log.info("%s %s %s is %s", run.vendor, self.run_noun, run.run_id, progress)
 
     def _push_console_url(self, context: Context, run: WorkflowRun) -> None:
         if self._console_url_pushed:
