@@ -6,50 +6,27 @@ import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, conf
 
-from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
+from airflow_provider_cloudflows.targets.base import ProductTask
 from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
-from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, RUN_XCOM_KEY, complete_from_event, push_run
+from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, RUN_XCOM_KEY, complete_from_event
 from airflow_provider_cloudflows.xcom import TASK_RUNS_XCOM_KEY as TASK_RUNS_XCOM_KEY  # re-exported
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
     from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 
 
-class _CloudflowsOperatorMixin:
-    # The hook, by dotted path: DAG files import sensors and operators, and resolving the hook
-    # only when a task runs keeps the hook module and its signer out of DAG parsing.
-    hook_class_path: ClassVar[str]
-    hook_class = LazyHookClass()
-    run_noun: ClassVar[str] = "run"
-    conn_id: str
-    region: str | None
+class GetWorkflowRunOperator(ProductTask, BaseOperator):
+    """Read one run and its task runs: the run is the return value, task runs go under `task_runs`.
 
-    def hook_params(self) -> dict[str, Any]:
-        return {"region": self.region} if self.region else {}
-
-    def run_params(self) -> dict[str, Any]:
-        return {}
-
-    @cached_property
-    def hook(self) -> CloudflowsBaseHook:
-        return self.hook_class(self.conn_id, **self.hook_params())
-
-    def push_run(self, context: Context, run: WorkflowRun) -> dict[str, Any]:
-        """Push task runs (key `task_runs`) and the console URL; return the run for `return_value`."""
-        return push_run(context, run, self.hook.console_url(run))
-
-
-class GetWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
-    """Read one run and its task runs: the run is the return value, task runs go under `task_runs`."""
+    A product's get operator is its run target (targets/) on top of this class.
+    """
 
     template_fields: Sequence[str] = ("run_id", "conn_id", "region")
 
@@ -74,7 +51,7 @@ class GetWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
         return self.push_run(context, run)
 
 
-class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
+class StartWorkflowRunOperator(ProductTask, BaseOperator):
     """Start a run; push its id (key `run_id` and return value); optionally wait for it to finish.
 
     :param wait_for_completion: wait until the run finishes and fail if it fails.
@@ -84,7 +61,8 @@ class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
     :param success_states / failure_states: raw vendor states overriding the defaults.
 
     When waiting, the finished run is pushed under the key `run` and its task runs under `task_runs`.
-    `on_kill` stops the remote run where the vendor has a stop API.
+    `on_kill` stops the remote run where the vendor has a stop API. A product's start operator is
+    its product class (targets/) on top of this class, and implements `start` (and `stop`).
     """
 
     template_fields: Sequence[str] = ("conn_id", "region")

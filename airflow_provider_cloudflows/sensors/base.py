@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
@@ -16,8 +16,8 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_cloudflows.errors import CloudflowsError
-from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
+from airflow_provider_cloudflows.targets.base import ProductTask
 from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
 from airflow_provider_cloudflows.xcom import CONSOLE_URL_XCOM_KEY as CONSOLE_URL_XCOM_KEY  # re-exported
 from airflow_provider_cloudflows.xcom import complete_from_event, push_console_url
@@ -25,15 +25,14 @@ from airflow_provider_cloudflows.xcom import complete_from_event, push_console_u
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
     from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 
 
-class WorkflowRunSensor(BaseSensorOperator):
+class WorkflowRunSensor(ProductTask, BaseSensorOperator):
     """Wait for a workflow run to finish; succeed when it succeeds, fail (or skip) when it fails.
 
-    Subclasses name the hook class and the vendor's word for a run, and pass any extra
-    identifiers the vendor needs through `run_params()`.
+    A product's sensor is its run target (targets/) on top of this class: the target names the
+    hook, the vendor's word for a run and the run's own arguments (`run_params()`).
 
     :param run_id: the run to wait for (templated).
     :param conn_id: the Airflow connection id.
@@ -46,11 +45,6 @@ class WorkflowRunSensor(BaseSensorOperator):
     On success the run (with its task runs) is the sensor's XCom return value.
     """
 
-    # The hook, by dotted path: DAG files import sensors and operators, and resolving the hook
-    # only when a task runs keeps the hook module and its signer out of DAG parsing.
-    hook_class_path: ClassVar[str]
-    hook_class = LazyHookClass()
-    run_noun: ClassVar[str] = "run"
     template_fields: Sequence[str] = ("run_id", "conn_id", "region", "success_states", "failure_states")
     ui_color = "#e8f4fd"
 
@@ -76,21 +70,7 @@ class WorkflowRunSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self._console_url_pushed = False
 
-    # -- what subclasses customise --------------------------------------------------------------
-
-    def run_params(self) -> dict[str, Any]:
-        """Extra keyword arguments for `hook.get_run` (e.g. WeData's project id)."""
-        return {}
-
-    def hook_params(self) -> dict[str, Any]:
-        """JSON-safe keyword arguments for the hook constructor (also given to the trigger)."""
-        return {"region": self.region} if self.region else {}
-
     # -- polling ----------------------------------------------------------------------------------
-
-    @cached_property
-    def hook(self) -> CloudflowsBaseHook:
-        return self.hook_class(self.conn_id, **self.hook_params())
 
     @cached_property
     def watcher(self) -> RunWatcher:

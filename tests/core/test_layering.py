@@ -15,6 +15,8 @@ FORBIDDEN = {
     "xcom.py": ("sensors", "operators", "triggers", "links"),
     "verdict.py": ("sensors", "operators", "triggers", "links"),
     "sensors": ("operators",),
+    "operators": ("sensors",),
+    "targets": ("sensors", "operators", "triggers"),
 }
 
 
