@@ -1,11 +1,16 @@
-"""Deciding whether a run is finished, and how: shared by poking sensors and triggers."""
+"""Deciding whether a run is finished, and how; watching one run: shared by sensors, triggers, operators."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.runs import FAILURE_STATES, RunState, WorkflowRun
+
+if TYPE_CHECKING:
+    from airflow_provider_cloudflows.errors import CloudflowsError
 
 
 class Verdict(StrEnum):
@@ -57,3 +62,65 @@ def failure_message(run: WorkflowRun, run_noun: str = "run") -> str:
     if run.task_runs:
         parts.append(run.task_run_summary())
     return "; ".join(parts)
+
+
+@dataclass(slots=True)
+class RunWatcher:
+    """One run, read again and again: the sensor, the trigger and the start operators each hold one.
+
+    `watch` judges a read of the run (the user's `success_states` / `failure_states` overrides and
+    `fail_on_pause`, see `judge`) and, while the run is not finished, logs its progress - raw
+    state and task-run summary, "RUNNING (3/5 task runs succeeded)" - once per change, however
+    often it is polled. Sensors name the vendor in that line and warn when a run is paused
+    (`names_vendor`, `warns_on_pause`); the trigger and the start operators do not.
+    """
+
+    run_noun: str = "run"
+    success_states: Collection[str] | None = None
+    failure_states: Collection[str] | None = None
+    fail_on_pause: bool = False
+    names_vendor: bool = False
+    warns_on_pause: bool = False
+    _last_progress: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def watch(self, run: WorkflowRun, log: Any) -> Verdict:
+        """The verdict on this read of the run; logs the run's progress when it has changed."""
+        verdict = judge(
+            run,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            fail_on_pause=self.fail_on_pause,
+        )
+        if verdict is Verdict.WAITING:
+            self._log_progress(run, log)
+        return verdict
+
+    def failure_message(self, run: WorkflowRun) -> str:
+        return failure_message(run, self.run_noun)
+
+    def polls_again(self, err: CloudflowsError, run_id: str | int, log: Any) -> bool:
+        """Whether a read that failed (after the hook's own retries) is worth another poll.
+
+        A passing outage (network, 5xx, throttling) must not fail a wait that the timeout still
+        bounds, so it is logged and the caller polls again; any other error ends the wait.
+        """
+        if not err.retryable:
+            return False
+        log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, run_id, err)
+        return True
+
+    def _log_progress(self, run: WorkflowRun, log: Any) -> None:
+        progress = f"{run.raw_state} ({run.task_run_summary()})"
+        if progress == self._last_progress:
+            return
+        self._last_progress = progress
+        name = f"{run.vendor} {self.run_noun}" if self.names_vendor else self.run_noun
+        if self.warns_on_pause and run.state is RunState.PAUSED:
+            log.warning(
+                "%s %s is paused; it will not progress until resumed in the console%s",
+                name,
+                run.run_id,
+                "" if self.fail_on_pause else " (set fail_on_pause=True to fail instead)",
+            )
+        else:
+            log.info("%s %s is %s", name, run.run_id, progress)

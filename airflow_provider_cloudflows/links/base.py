@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 
-from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY
+from airflow_provider_cloudflows.xcom import CONSOLE_URL_XCOM_KEY
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import BaseOperator, TaskInstanceKey

@@ -6,58 +6,27 @@ import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, conf
 
-from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
-from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY, complete_from_event
-from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+from airflow_provider_cloudflows.targets.base import ProductTask
+from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
+from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, RUN_XCOM_KEY, complete_from_event
+from airflow_provider_cloudflows.xcom import TASK_RUNS_XCOM_KEY as TASK_RUNS_XCOM_KEY  # re-exported
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
     from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 
-TASK_RUNS_XCOM_KEY = "task_runs"
-RUN_XCOM_KEY = "run"
-RUN_ID_XCOM_KEY = "run_id"
 
+class GetWorkflowRunOperator(ProductTask, BaseOperator):
+    """Read one run and its task runs: the run is the return value, task runs go under `task_runs`.
 
-class _CloudflowsOperatorMixin:
-    # The hook, by dotted path: DAG files import sensors and operators, and resolving the hook
-    # only when a task runs keeps the hook module and its signer out of DAG parsing.
-    hook_class_path: ClassVar[str]
-    hook_class = LazyHookClass()
-    run_noun: ClassVar[str] = "run"
-    conn_id: str
-    region: str | None
-
-    def hook_params(self) -> dict[str, Any]:
-        return {"region": self.region} if self.region else {}
-
-    def run_params(self) -> dict[str, Any]:
-        return {}
-
-    @cached_property
-    def hook(self) -> CloudflowsBaseHook:
-        return self.hook_class(self.conn_id, **self.hook_params())
-
-    def push_run(self, context: Context, run: WorkflowRun) -> dict[str, Any]:
-        """Push task runs (key `task_runs`) and the console URL; return the run for `return_value`."""
-        ti = context["ti"]
-        ti.xcom_push(key=TASK_RUNS_XCOM_KEY, value=[t.model_dump(mode="json") for t in run.task_runs])
-        url = self.hook.console_url(run)
-        if url:
-            ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
-        return run.model_dump(mode="json")
-
-
-class GetWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
-    """Read one run and its task runs: the run is the return value, task runs go under `task_runs`."""
+    A product's get operator is its run target (targets/) on top of this class.
+    """
 
     template_fields: Sequence[str] = ("run_id", "conn_id", "region")
 
@@ -82,7 +51,7 @@ class GetWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
         return self.push_run(context, run)
 
 
-class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
+class StartWorkflowRunOperator(ProductTask, BaseOperator):
     """Start a run; push its id (key `run_id` and return value); optionally wait for it to finish.
 
     :param wait_for_completion: wait until the run finishes and fail if it fails.
@@ -92,7 +61,8 @@ class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
     :param success_states / failure_states: raw vendor states overriding the defaults.
 
     When waiting, the finished run is pushed under the key `run` and its task runs under `task_runs`.
-    `on_kill` stops the remote run where the vendor has a stop API.
+    `on_kill` stops the remote run where the vendor has a stop API. A product's start operator is
+    its product class (targets/) on top of this class, and implements `start` (and `stop`).
     """
 
     template_fields: Sequence[str] = ("conn_id", "region")
@@ -157,18 +127,15 @@ class StartWorkflowRunOperator(_CloudflowsOperatorMixin, BaseOperator):
         )
 
     def _wait(self, context: Context, run_id: str | int, deadline: float) -> Any:
-        last = None
+        watcher = RunWatcher(self.run_noun, self.success_states, self.failure_states)
         while True:
             run = self.hook.get_run(run_id, **self.run_params())
-            verdict = judge(run, success_states=self.success_states, failure_states=self.failure_states)
+            verdict = watcher.watch(run, self.log)
             if verdict is not Verdict.WAITING:
                 context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
                 if verdict is Verdict.FAILED:
-                    raise AirflowFailException(failure_message(run, self.run_noun))
+                    raise AirflowFailException(watcher.failure_message(run))
                 return run_id
-            if (progress := f"{run.raw_state} ({run.task_run_summary()})") != last:
-                self.log.info("%s %s is %s", self.run_noun, run_id, progress)
-                last = progress
             if time.time() >= deadline:
                 raise AirflowFailException(
                     f"{self.run_noun} {run_id} did not finish within {self.timeout:.0f} s (last state {run.raw_state})"

@@ -8,25 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_cloudflows.links.cloud_infinite import CloudInfiniteWorkflowExecutionLink
-from airflow_provider_cloudflows.operators.base import (
-    GetWorkflowRunOperator,
-    StartWorkflowRunOperator,
-    _CloudflowsOperatorMixin,
+from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
+from airflow_provider_cloudflows.targets.cloud_infinite import (
+    CloudInfiniteProduct,
+    CloudInfiniteWorkflowExecutionTarget,
 )
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-class _BucketParams:
-    bucket: str | None
-
-    def run_params(self) -> dict[str, Any]:
-        return {"bucket": self.bucket} if self.bucket else {}
-
-
-class CloudInfiniteGetWorkflowExecutionOperator(_BucketParams, GetWorkflowRunOperator):
+class CloudInfiniteGetWorkflowExecutionOperator(CloudInfiniteWorkflowExecutionTarget, GetWorkflowRunOperator):
     """Read a workflow execution: the execution is the return value; its nodes (one task run per
     node, with the CI JobId as `job_id`) go under `task_runs`.
 
@@ -35,24 +27,10 @@ class CloudInfiniteGetWorkflowExecutionOperator(_BucketParams, GetWorkflowRunOpe
     :param tencentcloud_conn_id: the `tencentcloud` connection.
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.cloud_infinite.CloudInfiniteHook"
-    run_noun = "workflow execution"
-    operator_extra_links = (CloudInfiniteWorkflowExecutionLink(),)
     template_fields: Sequence[str] = (*GetWorkflowRunOperator.template_fields, "bucket")
 
-    def __init__(
-        self,
-        *,
-        run_id: str,
-        bucket: str | None = None,
-        tencentcloud_conn_id: str = "tencentcloud_default",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(run_id=run_id, conn_id=tencentcloud_conn_id, **kwargs)
-        self.bucket = bucket
 
-
-class CloudInfiniteListWorkflowExecutionsOperator(_CloudflowsOperatorMixin, BaseOperator):
+class CloudInfiniteListWorkflowExecutionsOperator(CloudInfiniteProduct, BaseOperator):
     """List a workflow's executions over every page; the list of runs is the return value.
 
     :param workflow_id: the workflow (templated).
@@ -69,8 +47,7 @@ class CloudInfiniteListWorkflowExecutionsOperator(_CloudflowsOperatorMixin, Base
     List items carry no task runs (CI's list API does not return them).
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.cloud_infinite.CloudInfiniteHook"
-    run_noun = "workflow execution"
+    operator_extra_links = ()  # a list of executions: no one run to link to
     template_fields: Sequence[str] = (
         "workflow_id",
         "states",
@@ -131,7 +108,7 @@ class CloudInfiniteListWorkflowExecutionsOperator(_CloudflowsOperatorMixin, Base
         return runs
 
 
-class CloudInfiniteTriggerWorkflowOperator(_BucketParams, StartWorkflowRunOperator):
+class CloudInfiniteTriggerWorkflowOperator(CloudInfiniteProduct, StartWorkflowRunOperator):
     """Run a CI workflow on one object (TriggerWorkflow); the RunId is the return value and `run_id`.
 
     :param workflow_id: the workflow to run (templated).
@@ -144,9 +121,6 @@ class CloudInfiniteTriggerWorkflowOperator(_BucketParams, StartWorkflowRunOperat
     execution, so `on_kill` leaves it running (and logs that).
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.cloud_infinite.CloudInfiniteHook"
-    run_noun = "workflow execution"
-    operator_extra_links = (CloudInfiniteWorkflowExecutionLink(),)
     template_fields: Sequence[str] = (
         *StartWorkflowRunOperator.template_fields,
         "workflow_id",

@@ -7,21 +7,15 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.links.dataworks import DataWorksWorkflowInstanceLink
-from airflow_provider_cloudflows.operators.base import (
-    RUN_ID_XCOM_KEY,
-    GetWorkflowRunOperator,
-    StartWorkflowRunOperator,
-)
-from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY
+from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
+from airflow_provider_cloudflows.targets.dataworks import DataWorksProduct, DataWorksWorkflowInstanceTarget
+from airflow_provider_cloudflows.xcom import INSTANCE_IDS_XCOM_KEY, RUN_ID_XCOM_KEY, push_console_url
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-INSTANCE_IDS_XCOM_KEY = "instance_ids"
 
-
-class DataWorksGetWorkflowInstanceOperator(GetWorkflowRunOperator):
+class DataWorksGetWorkflowInstanceOperator(DataWorksWorkflowInstanceTarget, GetWorkflowRunOperator):
     """Read a workflow instance: the instance is the return value, its task instances go under `task_runs`.
 
     :param instance_id: the workflow instance id (templated).
@@ -29,30 +23,12 @@ class DataWorksGetWorkflowInstanceOperator(GetWorkflowRunOperator):
     :param with_task_runs: also read every task instance (default True).
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.dataworks.DataWorksHook"
-    run_noun = "workflow instance"
-    operator_extra_links = (DataWorksWorkflowInstanceLink(),)
-
-    def __init__(
-        self,
-        *,
-        instance_id: int | str,
-        alibabacloud_conn_id: str = "alibabacloud_default",
-        with_task_runs: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(run_id=instance_id, conn_id=alibabacloud_conn_id, **kwargs)
-        self.with_task_runs = with_task_runs
-
-    @property
-    def instance_id(self) -> int | str:
-        return self.run_id
-
-    def run_params(self) -> dict[str, Any]:
-        return {"with_task_runs": self.with_task_runs}
+    def __init__(self, *, with_task_runs: bool = True, **kwargs: Any) -> None:
+        # One read: unlike the sensor's, its task instances are read whatever the instance's state.
+        super().__init__(with_task_runs=with_task_runs, **kwargs)
 
 
-class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
+class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRunOperator):
     """Create DataWorks workflow instances (CreateWorkflowInstances) and optionally wait for all of them.
 
     DataWorks creates a list of instances (one for a ManualWorkflow; one per business date for a
@@ -77,9 +53,6 @@ class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
     `timeout`, `success_states` and `failure_states`.
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.dataworks.DataWorksHook"
-    run_noun = "workflow instance"
-    operator_extra_links = (DataWorksWorkflowInstanceLink(),)
     template_fields: Sequence[str] = (
         *StartWorkflowRunOperator.template_fields,
         "project_id",
@@ -176,9 +149,7 @@ class DataWorksCreateWorkflowInstancesOperator(StartWorkflowRunOperator):
         ti.xcom_push(key=INSTANCE_IDS_XCOM_KEY, value=ids)
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=ids[0])
         # The extra link works before the instance is first read (and when nothing waits for it).
-        url = self.hook.instance_console_url(ids[0], self.project_id)
-        if url:
-            ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
+        push_console_url(context, self.hook.instance_console_url(ids[0], self.project_id))
         if not self.wait_for_completion:
             return ids
         deadline = time.time() + self.timeout

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.links.ice import IceWorkflowTaskLink
 from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
-from airflow_provider_cloudflows.sensors.base import CONSOLE_URL_XCOM_KEY
-from airflow_provider_cloudflows.sensors.ice import IceArgumentNames
+from airflow_provider_cloudflows.targets.ice import IceProduct, IceWorkflowTaskTarget
+from airflow_provider_cloudflows.xcom import push_console_url
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -16,29 +15,17 @@ if TYPE_CHECKING:
     from airflow_provider_cloudflows.hooks.ice import IceHook
 
 
-class IceGetWorkflowTaskOperator(IceArgumentNames, GetWorkflowRunOperator):
+class IceGetWorkflowTaskOperator(IceWorkflowTaskTarget, GetWorkflowRunOperator):
     """Read an ICE workflow task: the task is the return value, its node results go under `task_runs`.
 
     :param workflow_task_id: the ICE TaskId (templated; `task_id` is the Airflow task's own id).
     :param alibabacloud_conn_id: the `alibabacloud` connection (templated).
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.ice.IceHook"
-    run_noun = "workflow task"
     template_fields: Sequence[str] = ("workflow_task_id", "alibabacloud_conn_id", "region")
-    operator_extra_links = (IceWorkflowTaskLink(),)
-
-    def __init__(
-        self,
-        *,
-        workflow_task_id: str,
-        alibabacloud_conn_id: str = "alibabacloud_default",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(run_id=workflow_task_id, conn_id=alibabacloud_conn_id, **kwargs)
 
 
-class IceStartWorkflowOperator(IceArgumentNames, StartWorkflowRunOperator):
+class IceStartWorkflowOperator(IceProduct, StartWorkflowRunOperator):
     """Submit an ICE workflow task (StartWorkflow); push its TaskId; optionally wait for it.
 
     :param workflow_id: the workflow template id (templated).
@@ -54,8 +41,6 @@ class IceStartWorkflowOperator(IceArgumentNames, StartWorkflowRunOperator):
     stop a classic workflow task, so killing this Airflow task leaves the ICE task running.
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.ice.IceHook"
-    run_noun = "workflow task"
     template_fields: Sequence[str] = (
         "workflow_id",
         "task_input",
@@ -64,7 +49,6 @@ class IceStartWorkflowOperator(IceArgumentNames, StartWorkflowRunOperator):
         "region",
     )
     template_fields_renderers = {"task_input": "json", "user_data": "json"}
-    operator_extra_links = (IceWorkflowTaskLink(),)
 
     def __init__(
         self,
@@ -91,7 +75,7 @@ class IceStartWorkflowOperator(IceArgumentNames, StartWorkflowRunOperator):
             skip_input_verification=self.skip_input_verification,
         )
         # Link to the task at once, even when not waiting for it.
-        context["ti"].xcom_push(key=CONSOLE_URL_XCOM_KEY, value=hook.console_url_for(task_id))
+        push_console_url(context, hook.console_url_for(task_id))
         return task_id
 
     def stop(self, run_id: str | int) -> None:

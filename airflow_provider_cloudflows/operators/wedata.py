@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from airflow_provider_cloudflows.links.wedata import WeDataWorkflowRunLink
 from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
-from airflow_provider_cloudflows.sensors.wedata import ExecutionIdAlias, TencentCloudConnIdAlias
+from airflow_provider_cloudflows.targets.wedata import WeDataProduct, WeDataWorkflowRunTarget
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -15,7 +14,7 @@ if TYPE_CHECKING:
     from airflow_provider_cloudflows.hooks.wedata import WeDataHook
 
 
-class WeDataGetWorkflowRunOperator(ExecutionIdAlias, TencentCloudConnIdAlias, GetWorkflowRunOperator):
+class WeDataGetWorkflowRunOperator(WeDataWorkflowRunTarget, GetWorkflowRunOperator):
     """Read a WeData workflow run: the run is the return value, its task runs go under XCom key `task_runs`.
 
     :param execution_id: the WorkflowExecutionId (templated).
@@ -23,27 +22,10 @@ class WeDataGetWorkflowRunOperator(ExecutionIdAlias, TencentCloudConnIdAlias, Ge
     :param tencentcloud_conn_id: the `tencentcloud` connection.
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.wedata.WeDataHook"
-    run_noun = "workflow run"
     template_fields: Sequence[str] = ("execution_id", "project_id", "tencentcloud_conn_id", "region")
-    operator_extra_links = (WeDataWorkflowRunLink(),)
-
-    def __init__(
-        self,
-        *,
-        execution_id: str,
-        project_id: str | int,
-        tencentcloud_conn_id: str = "tencentcloud_default",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(run_id=execution_id, conn_id=tencentcloud_conn_id, **kwargs)
-        self.project_id = project_id
-
-    def run_params(self) -> dict[str, Any]:
-        return {"project_id": str(self.project_id)}
 
 
-class WeDataStartWorkflowRunOperator(TencentCloudConnIdAlias, StartWorkflowRunOperator):
+class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
     """Start a run of a WeData workflow (CreateTriggerWorkflowRun) and, by default, wait for it.
 
     :param project_id: the WeData project id (templated).
@@ -58,8 +40,6 @@ class WeDataStartWorkflowRunOperator(TencentCloudConnIdAlias, StartWorkflowRunOp
     remote run is stopped with KillTriggerWorkflowRuns.
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.wedata.WeDataHook"
-    run_noun = "workflow run"
     template_fields: Sequence[str] = (
         "project_id",
         "workflow_id",
@@ -69,7 +49,6 @@ class WeDataStartWorkflowRunOperator(TencentCloudConnIdAlias, StartWorkflowRunOp
         "region",
     )
     template_fields_renderers = {"workflow_params": "json"}
-    operator_extra_links = (WeDataWorkflowRunLink(),)
 
     def __init__(
         self,
@@ -90,9 +69,6 @@ class WeDataStartWorkflowRunOperator(TencentCloudConnIdAlias, StartWorkflowRunOp
     @property
     def wedata_hook(self) -> WeDataHook:
         return cast("WeDataHook", self.hook)
-
-    def run_params(self) -> dict[str, Any]:
-        return {"project_id": str(self.project_id)}
 
     def start(self, context: Context) -> str:
         return self.wedata_hook.start_run(

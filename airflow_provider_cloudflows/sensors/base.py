@@ -6,36 +6,33 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
-    AirflowSensorTimeout,
-    AirflowSkipException,
     BaseSensorOperator,
     PokeReturnValue,
     conf,
 )
 
 from airflow_provider_cloudflows.errors import CloudflowsError
-from airflow_provider_cloudflows.module_loading import LazyHookClass
 from airflow_provider_cloudflows.runs import WorkflowRun
-from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+from airflow_provider_cloudflows.targets.base import ProductTask
+from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
+from airflow_provider_cloudflows.xcom import CONSOLE_URL_XCOM_KEY as CONSOLE_URL_XCOM_KEY  # re-exported
+from airflow_provider_cloudflows.xcom import complete_from_event, push_console_url
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
     from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 
-CONSOLE_URL_XCOM_KEY = "console_url"
 
-
-class WorkflowRunSensor(BaseSensorOperator):
+class WorkflowRunSensor(ProductTask, BaseSensorOperator):
     """Wait for a workflow run to finish; succeed when it succeeds, fail (or skip) when it fails.
 
-    Subclasses name the hook class and the vendor's word for a run, and pass any extra
-    identifiers the vendor needs through `run_params()`.
+    A product's sensor is its run target (targets/) on top of this class: the target names the
+    hook, the vendor's word for a run and the run's own arguments (`run_params()`).
 
     :param run_id: the run to wait for (templated).
     :param conn_id: the Airflow connection id.
@@ -48,11 +45,6 @@ class WorkflowRunSensor(BaseSensorOperator):
     On success the run (with its task runs) is the sensor's XCom return value.
     """
 
-    # The hook, by dotted path: DAG files import sensors and operators, and resolving the hook
-    # only when a task runs keeps the hook module and its signer out of DAG parsing.
-    hook_class_path: ClassVar[str]
-    hook_class = LazyHookClass()
-    run_noun: ClassVar[str] = "run"
     template_fields: Sequence[str] = ("run_id", "conn_id", "region", "success_states", "failure_states")
     ui_color = "#e8f4fd"
 
@@ -76,48 +68,38 @@ class WorkflowRunSensor(BaseSensorOperator):
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.fail_on_pause = fail_on_pause
         self.deferrable = deferrable
-        self._last_progress: str | None = None
         self._console_url_pushed = False
-
-    # -- what subclasses customise --------------------------------------------------------------
-
-    def run_params(self) -> dict[str, Any]:
-        """Extra keyword arguments for `hook.get_run` (e.g. WeData's project id)."""
-        return {}
-
-    def hook_params(self) -> dict[str, Any]:
-        """JSON-safe keyword arguments for the hook constructor (also given to the trigger)."""
-        return {"region": self.region} if self.region else {}
 
     # -- polling ----------------------------------------------------------------------------------
 
     @cached_property
-    def hook(self) -> CloudflowsBaseHook:
-        return self.hook_class(self.conn_id, **self.hook_params())
+    def watcher(self) -> RunWatcher:
+        # Built at the first poke, once the states (template fields) are rendered.
+        return RunWatcher(
+            self.run_noun,
+            self.success_states,
+            self.failure_states,
+            self.fail_on_pause,
+            names_vendor=True,
+            warns_on_pause=True,
+        )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         try:
             run = self.hook.get_run(self.run_id, **self.run_params())
         except CloudflowsError as err:
-            if not err.retryable:
-                raise
-            # The hook has already retried this poll. As in the trigger, a passing outage must
-            # not fail the task: poll again next time (the sensor's timeout still bounds the wait).
-            self.log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, self.run_id, err)
-            return PokeReturnValue(is_done=False)
+            # The hook has already retried this poll; the sensor's timeout still bounds the wait.
+            if self.watcher.polls_again(err, self.run_id, self.log):
+                return PokeReturnValue(is_done=False)
+            raise
         self._push_console_url(context, run)
         return self._evaluate(run)
 
     def _evaluate(self, run: WorkflowRun) -> PokeReturnValue:
-        verdict = judge(
-            run,
-            success_states=self.success_states,
-            failure_states=self.failure_states,
-            fail_on_pause=self.fail_on_pause,
-        )
+        verdict = self.watcher.watch(run, self.log)
         if verdict is Verdict.FAILED:
             # Retrying the sensor cannot change a finished remote run; soft_fail turns this into a skip.
-            raise AirflowFailException(failure_message(run, self.run_noun))
+            raise AirflowFailException(self.watcher.failure_message(run))
         if verdict is Verdict.SUCCEEDED:
             self.log.info(
                 "%s %s %s finished in state %s (%s)",
@@ -128,31 +110,12 @@ class WorkflowRunSensor(BaseSensorOperator):
                 run.task_run_summary(),
             )
             return PokeReturnValue(is_done=True, xcom_value=run.model_dump(mode="json"))
-        self._log_progress(run)
         return PokeReturnValue(is_done=False)
-
-    def _log_progress(self, run: WorkflowRun) -> None:
-        progress = f"{run.raw_state} ({run.task_run_summary()})"
-        if progress == self._last_progress:
-            return
-        self._last_progress = progress
-        if run.state.value == "paused":
-            self.log.warning(
-                "%s %s %s is paused; it will not progress until resumed in the console%s",
-                run.vendor,
-                self.run_noun,
-                run.run_id,
-                "" if self.fail_on_pause else " (set fail_on_pause=True to fail instead)",
-            )
-        else:
-            self.log.info("%s %s %s is %s", run.vendor, self.run_noun, run.run_id, progress)
 
     def _push_console_url(self, context: Context, run: WorkflowRun) -> None:
         if self._console_url_pushed:
             return
-        url = self.hook.console_url(run)
-        if url and context.get("ti") is not None:
-            context["ti"].xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
+        push_console_url(context, self.hook.console_url(run))
         self._console_url_pushed = True
 
     # -- deferral ---------------------------------------------------------------------------------
@@ -184,19 +147,3 @@ class WorkflowRunSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         return complete_from_event(self, event)
-
-
-def complete_from_event(task: Any, event: dict[str, Any]) -> Any:
-    """Turn a WorkflowRunTrigger event into a return value or a precise failure (sensors and operators)."""
-    status = event.get("status")
-    if status == "success":
-        task.log.info("%s %s finished successfully", task.run_noun, event.get("run_id"))
-        return event["run"]
-    if status == "timeout":
-        if getattr(task, "soft_fail", False):
-            raise AirflowSkipException(event.get("message", "timed out"))
-        raise AirflowSensorTimeout(event.get("message", "timed out"))
-    message = event.get("message") or f"unexpected trigger event {event!r}"
-    if getattr(task, "soft_fail", False):
-        raise AirflowSkipException(message)
-    raise AirflowFailException(message)

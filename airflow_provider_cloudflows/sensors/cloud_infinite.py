@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, PokeReturnValue
 
-from airflow_provider_cloudflows.links.cloud_infinite import CloudInfiniteWorkflowExecutionLink
-from airflow_provider_cloudflows.operators.base import RUN_ID_XCOM_KEY
 from airflow_provider_cloudflows.sensors.base import WorkflowRunSensor
+from airflow_provider_cloudflows.targets.cloud_infinite import CloudInfiniteWorkflowExecutionTarget
+from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-class CloudInfiniteWorkflowExecutionSensor(WorkflowRunSensor):
+class CloudInfiniteWorkflowExecutionSensor(CloudInfiniteWorkflowExecutionTarget, WorkflowRunSensor):
     """Wait until a CI workflow execution succeeds; fail, naming its failed nodes, if it fails or is cancelled.
 
     Give either the execution's RunId, or - when CI starts executions itself on COS upload
@@ -51,9 +51,6 @@ class CloudInfiniteWorkflowExecutionSensor(WorkflowRunSensor):
     return value.
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.cloud_infinite.CloudInfiniteHook"
-    run_noun = "workflow execution"
-    operator_extra_links = (CloudInfiniteWorkflowExecutionLink(),)
     template_fields: Sequence[str] = (
         *WorkflowRunSensor.template_fields,
         "bucket",
@@ -77,18 +74,12 @@ class CloudInfiniteWorkflowExecutionSensor(WorkflowRunSensor):
             raise ValueError("give either run_id, or workflow_id and object_key")
         if not run_id and not (workflow_id and object_key):
             raise ValueError("waiting by object key needs both workflow_id and object_key")
-        super().__init__(run_id=run_id or "", conn_id=tencentcloud_conn_id, **kwargs)
+        super().__init__(
+            run_id=run_id or "", bucket=bucket, tencentcloud_conn_id=tencentcloud_conn_id, **kwargs
+        )
         self.workflow_id = workflow_id
         self.object_key = object_key
         self.created_after = created_after
-        self.bucket = bucket
-
-    @property
-    def tencentcloud_conn_id(self) -> str:
-        return self.conn_id
-
-    def run_params(self) -> dict[str, Any]:
-        return {"bucket": self.bucket} if self.bucket else {}
 
     # -- finding the execution by object key ----------------------------------------------------
 

@@ -8,12 +8,14 @@ import json
 import time
 import weakref
 from collections.abc import AsyncIterator
+from functools import cached_property
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_cloudflows.errors import CloudflowsError
-from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
+from airflow_provider_cloudflows.xcom import run_event
 
 # Triggers on one event loop that wait through the same connection share one hook (credentials,
 # signer, retry policy): 5,000 waiting runs would otherwise hold 5,000 copies, look the same
@@ -64,7 +66,6 @@ class WorkflowRunTrigger(BaseTrigger):
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.fail_on_pause = fail_on_pause
         self.run_noun = run_noun
-        self._last_summary: str | None = None
 
     @classmethod
     def for_task(
@@ -109,6 +110,10 @@ class WorkflowRunTrigger(BaseTrigger):
             },
         )
 
+    @cached_property
+    def watcher(self) -> RunWatcher:
+        return RunWatcher(self.run_noun, self.success_states, self.failure_states, self.fail_on_pause)
+
     def _build_hook(self) -> Any:
         """Import and build the hook, and import what it loads lazily: all of it blocking work."""
         from airflow_provider_cloudflows.module_loading import import_class
@@ -149,8 +154,9 @@ class WorkflowRunTrigger(BaseTrigger):
             remaining = None if self.deadline is None else self.deadline - time.time()
             if remaining is not None and remaining <= 0:
                 yield TriggerEvent(
-                    self._event(
+                    run_event(
                         "timeout",
+                        self.run_id,
                         message=f"{self.run_noun} {self.run_id} did not finish before the sensor's timeout",
                     )
                 )
@@ -168,29 +174,19 @@ class WorkflowRunTrigger(BaseTrigger):
         try:
             run = await hook.aget_run(self.run_id, **self.run_params)
         except CloudflowsError as err:
-            if not err.retryable:
-                return TriggerEvent(self._event("error", message=str(err)))
-            self.log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, self.run_id, err)
-            return None
-        verdict = judge(
-            run,
-            success_states=self.success_states,
-            failure_states=self.failure_states,
-            fail_on_pause=self.fail_on_pause,
-        )
+            if self.watcher.polls_again(err, self.run_id, self.log):
+                return None
+            return TriggerEvent(run_event("error", self.run_id, message=str(err)))
+        verdict = self.watcher.watch(run, self.log)
         if verdict is Verdict.SUCCEEDED:
-            return TriggerEvent(self._event("success", run=run.model_dump(mode="json")))
+            return TriggerEvent(run_event("success", self.run_id, run=run.model_dump(mode="json")))
         if verdict is Verdict.FAILED:
             return TriggerEvent(
-                self._event(
-                    "failure", run=run.model_dump(mode="json"), message=failure_message(run, self.run_noun)
+                run_event(
+                    "failure",
+                    self.run_id,
+                    run=run.model_dump(mode="json"),
+                    message=self.watcher.failure_message(run),
                 )
             )
-        summary = f"{run.raw_state} ({run.task_run_summary()})"
-        if summary != self._last_summary:
-            self.log.info("%s %s is %s", self.run_noun, self.run_id, summary)
-            self._last_summary = summary
         return None
-
-    def _event(self, status: str, **payload: Any) -> dict[str, Any]:
-        return {"status": status, "run_id": self.run_id, **payload}

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 
+from airflow_provider_cloudflows.errors import NotFoundError, ThrottledError
 from airflow_provider_cloudflows.runs import (
     RunState,
     StateTable,
@@ -13,7 +15,7 @@ from airflow_provider_cloudflows.runs import (
     epoch_ms_to_datetime,
     parse_datetime,
 )
-from airflow_provider_cloudflows.verdict import Verdict, failure_message, judge
+from airflow_provider_cloudflows.verdict import RunWatcher, Verdict, failure_message, judge
 
 
 def make_run(raw: str, state: RunState, **kw) -> WorkflowRun:
@@ -120,3 +122,51 @@ def test_failure_message_names_run_state_error_and_failed_tasks():
     assert "'BAD'" in message and "E42" in message and "disk full" in message
     assert "load (BAD: OOM)" in message
     assert "extract" not in message.split("failed task runs:")[1].split(";")[0]
+
+
+def lines(log: mock.MagicMock) -> list[tuple[str, str]]:
+    return [(name, args[0] % args[1:]) for name, args, _ in log.method_calls]
+
+
+def test_watcher_logs_progress_once_per_change_and_judges_like_judge():
+    log = mock.MagicMock()
+    watcher = RunWatcher("fake run", failure_states=["SKIP"])
+    reads = [
+        ("RUN", RunState.RUNNING),
+        ("RUN", RunState.RUNNING),
+        ("HOLD", RunState.PAUSED),
+        ("SKIP", RunState.SUCCEEDED),
+    ]
+    verdicts = [watcher.watch(make_run(raw, state), log) for raw, state in reads]
+    assert verdicts == [Verdict.WAITING, Verdict.WAITING, Verdict.WAITING, Verdict.FAILED]
+    assert lines(log) == [
+        ("info", "fake run r1 is RUN (no task runs reported)"),
+        ("info", "fake run r1 is HOLD (no task runs reported)"),
+    ]
+    assert watcher.failure_message(make_run("SKIP", RunState.SUCCEEDED)).startswith("Fake fake run r1 ended")
+
+
+def test_watcher_as_sensors_use_it_names_the_vendor_and_warns_on_pause():
+    log = mock.MagicMock()
+    watcher = RunWatcher("fake run", names_vendor=True, warns_on_pause=True)
+    watcher.watch(make_run("RUN", RunState.RUNNING), log)
+    watcher.watch(make_run("HOLD", RunState.PAUSED), log)
+    assert lines(log) == [
+        ("info", "Fake fake run r1 is RUN (no task runs reported)"),
+        (
+            "warning",
+            "Fake fake run r1 is paused; it will not progress until resumed in the console "
+            "(set fail_on_pause=True to fail instead)",
+        ),
+    ]
+    assert RunWatcher(fail_on_pause=True).watch(make_run("HOLD", RunState.PAUSED), log) is Verdict.FAILED
+
+
+def test_watcher_polls_again_only_after_errors_retrying_can_fix():
+    log = mock.MagicMock()
+    watcher = RunWatcher("fake run")
+    throttled = ThrottledError("slow down", vendor="Fake")
+    assert watcher.polls_again(throttled, "r1", log) is True
+    assert lines(log) == [("warning", f"Polling fake run r1 failed, will poll again: {throttled}")]
+    assert watcher.polls_again(NotFoundError("no such run", vendor="Fake"), "r1", log) is False
+    assert len(log.method_calls) == 1
