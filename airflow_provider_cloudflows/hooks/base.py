@@ -27,7 +27,7 @@ from airflow_provider_cloudflows.connections.credentials import (
 )
 from airflow_provider_cloudflows.errors import CloudflowsError, ServiceUnavailableError, ThrottledError
 from airflow_provider_cloudflows.hooks import operations
-from airflow_provider_cloudflows.hooks.network import time_left
+from airflow_provider_cloudflows.hooks.deadline import time_left
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.hooks.transport import (
     DEFAULT_HEADERS,

@@ -20,47 +20,13 @@ import contextlib
 import ssl
 import time
 from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
 from typing import Any
 
 import httpcore
 
+from airflow_provider_cloudflows.hooks.deadline import bounded, current_deadline
+
 SocketOptions = Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None
-
-# (absolute monotonic deadline, the seconds it was set for) of the innermost attempt, if any.
-_deadline: ContextVar[tuple[float, float] | None] = ContextVar("cloudflows_attempt_deadline", default=None)
-
-
-@contextlib.contextmanager
-def attempt_deadline(seconds: float | None) -> Iterator[None]:
-    """Bound every socket operation in this scope by `seconds` from now (and any outer deadline)."""
-    if seconds is None:
-        yield
-        return
-    wanted = (time.monotonic() + seconds, seconds)
-    outer = _deadline.get()
-    token = _deadline.set(wanted if outer is None or wanted[0] < outer[0] else outer)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
-
-
-def time_left() -> float | None:
-    """Seconds left before the innermost deadline (None without one); never negative."""
-    current = _deadline.get()
-    return None if current is None else max(0.0, current[0] - time.monotonic())
-
-
-def bounded(timeout: float | None, error: type[Exception]) -> float | None:
-    """`timeout` cut to the time left; raises `error` when the deadline has already passed."""
-    current = _deadline.get()
-    if current is None:
-        return timeout
-    left = current[0] - time.monotonic()
-    if left <= 0:
-        raise error(f"the attempt's deadline of {current[1]:g} s passed")
-    return left if timeout is None else min(timeout, left)
 
 
 class _DeadlineNamed:
@@ -79,7 +45,7 @@ class _DeadlineNamed:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
         if kind is not None and issubclass(kind, httpcore.TimeoutException | TimeoutError):
-            current = _deadline.get()
+            current = current_deadline()
             if current is not None and time.monotonic() >= current[0] - 0.005:
                 raise self.error(f"the attempt's deadline of {current[1]:g} s passed") from exc
         return False

@@ -32,12 +32,8 @@ import httpx
 from pydantic_core import from_json
 
 from airflow_provider_cloudflows.errors import InvalidResponseError, ResponseTooLargeError
-from airflow_provider_cloudflows.hooks.network import (
-    AsyncioBackend,
-    CoalescingBackend,
-    attempt_deadline,
-    time_left,
-)
+from airflow_provider_cloudflows.hooks.deadline import attempt_deadline, time_left
+from airflow_provider_cloudflows.hooks.network import AsyncioBackend, CoalescingBackend
 
 USER_AGENT = "airflow-provider-cloudflows"
 # Sent with every request; a signer adds its own headers on top. Only encodings decoded below.

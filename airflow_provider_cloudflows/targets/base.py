@@ -25,7 +25,7 @@ from airflow_provider_cloudflows.xcom import push_run
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_cloudflows.hooks.base import CloudflowsBaseHook
+    from airflow_provider_cloudflows.hooks.base import CloudflowsHook
     from airflow_provider_cloudflows.runs import WorkflowRun
 
 
@@ -75,7 +75,7 @@ class ProductTask(metaclass=type(BaseOperator)):
         return {"region": self.region} if self.region else {}
 
     @cached_property
-    def hook(self) -> CloudflowsBaseHook:
+    def hook(self) -> CloudflowsHook:
         return self.hook_class(self.conn_id, **self.hook_params())
 
     def push_run(self, context: Context, run: WorkflowRun) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_cloudflows.links.cloud_infinite import CloudInfiniteWorkflowExecutionLink
+from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.targets.base import TencentCloudTask
 
 
@@ -14,7 +15,7 @@ class CloudInfiniteProduct(TencentCloudTask):
     `bucket` is BucketName-APPID; None means the connection's `bucket` extra.
     """
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.cloud_infinite.CloudInfiniteHook"
+    hook_class_path = PRODUCTS["cloud_infinite"].hook
     run_noun = "workflow execution"
     operator_extra_links = (CloudInfiniteWorkflowExecutionLink(),)
     bucket: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_cloudflows.links.dataworks import DataWorksWorkflowInstanceLink
+from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.targets.base import Alias, AlibabaCloudTask
 
 # Success and Failure: the only raw states a workflow instance never leaves (kept literal so this
@@ -15,7 +16,7 @@ FINISHED_STATES = ("Failure", "Success")
 class DataWorksProduct(AlibabaCloudTask):
     """What every DataWorks sensor and operator shares."""
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.dataworks.DataWorksHook"
+    hook_class_path = PRODUCTS["dataworks"].hook
     run_noun = "workflow instance"
     operator_extra_links = (DataWorksWorkflowInstanceLink(),)
 

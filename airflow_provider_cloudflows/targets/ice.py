@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_cloudflows.links.ice import IceWorkflowTaskLink
+from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.targets.base import Alias, AlibabaCloudTask
 
 
 class IceProduct(AlibabaCloudTask):
     """What every ICE sensor and operator shares."""
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.ice.IceHook"
+    hook_class_path = PRODUCTS["ice"].hook
     run_noun = "workflow task"
     operator_extra_links = (IceWorkflowTaskLink(),)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_cloudflows.links.wedata import WeDataWorkflowRunLink
+from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.targets.base import Alias, TencentCloudTask
 
 
 class WeDataProduct(TencentCloudTask):
     """What every WeData sensor and operator shares: a run belongs to a project, and reading it names both."""
 
-    hook_class_path = "airflow_provider_cloudflows.hooks.wedata.WeDataHook"
+    hook_class_path = PRODUCTS["wedata"].hook
     run_noun = "workflow run"
     operator_extra_links = (WeDataWorkflowRunLink(),)
     project_id: str | int

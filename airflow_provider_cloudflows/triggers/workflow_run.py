@@ -14,6 +14,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_cloudflows.errors import CloudflowsError
+from airflow_provider_cloudflows.hooks.deadline import attempt_deadline
 from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
 from airflow_provider_cloudflows.xcom import run_event
 
@@ -26,6 +27,9 @@ HOOK_REUSE_SECONDS = 60.0
 _shared_hooks: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[str, tuple[float, asyncio.Future[Any]]]
 ] = weakref.WeakKeyDictionary()
+
+
+POLL_FLOOR_SECONDS = 1.0
 
 
 class WorkflowRunTrigger(BaseTrigger):
@@ -172,7 +176,11 @@ class WorkflowRunTrigger(BaseTrigger):
         trigger keeps no response, model or task run alive between polls.
         """
         try:
-            run = await hook.aget_run(self.run_id, **self.run_params)
+            # The poll and its retries end by the trigger's own deadline (at least one second, so a
+            # trigger whose deadline passed while it moved between triggerers still looks once).
+            left = None if self.deadline is None else max(self.deadline - time.time(), POLL_FLOOR_SECONDS)
+            with attempt_deadline(left):
+                run = await hook.aget_run(self.run_id, **self.run_params)
         except CloudflowsError as err:
             if self.watcher.polls_again(err, self.run_id, self.log):
                 return None

@@ -20,7 +20,7 @@ from airflow_provider_cloudflows.errors import (
     ResponseTooLargeError,
     ServiceUnavailableError,
 )
-from airflow_provider_cloudflows.hooks.network import attempt_deadline
+from airflow_provider_cloudflows.hooks.deadline import attempt_deadline
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.hooks.transport import response_preview
 from airflow_provider_cloudflows.hooks.wedata import WeDataHook
@@ -148,7 +148,7 @@ def test_a_deadline_belongs_to_the_thread_that_set_it() -> None:
     """A sensor's deadline scope never bounds another thread's requests (each worker its own)."""
     import threading
 
-    from airflow_provider_cloudflows.hooks.network import time_left
+    from airflow_provider_cloudflows.hooks.deadline import time_left
 
     seen: list[float | None] = []
     with attempt_deadline(5):
@@ -157,3 +157,25 @@ def test_a_deadline_belongs_to_the_thread_that_set_it() -> None:
         thread.start()
         thread.join()
     assert seen == [None] and time_left() is None
+
+
+@pytest.mark.asyncio
+async def test_a_triggers_poll_ends_by_the_triggers_own_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deferred sensor 1.5 s from its timeout, polling a trickling API with 30 s attempts."""
+    from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
+
+    with hostile_server("trickle") as server:
+        _connection(monkeypatch, endpoint=url(server), retry_max_attempts=3, retry_base_delay=0.01)
+        trigger = WorkflowRunTrigger(
+            hook_class_path="airflow_provider_cloudflows.hooks.wedata.WeDataHook",
+            conn_id="hostile",
+            run_id="e-1",
+            run_params={"project_id": "1"},
+            poll_interval=0.2,
+            deadline=time.time() + 1.5,
+        )
+        started = time.monotonic()
+        events = [event.payload async for event in trigger.run()]
+        elapsed = time.monotonic() - started
+    assert [e["status"] for e in events] == ["timeout"]
+    assert elapsed < 4, elapsed  # not the 30 s a single attempt may take
