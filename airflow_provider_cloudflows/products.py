@@ -36,16 +36,12 @@ class Product:
     key: str  # module name everywhere: hooks.<key>, sensors.<key>, emulator.services.<key>
     name: str  # "Alibaba Cloud ICE": the vendor in errors, logs and runs
     connection: str  # a ConnectionType.conn_type
-    protocol: str  # module of protocols/: alibaba_rpc, tencent_api3, cos_xml
+    protocol: str  # module of protocols/ (and of emulator/services/): alibaba_rpc, tencent_api3, cos_xml
     hook: str  # dotted path of the product hook
     states: str  # dotted path of the product's StateTable
     link: str  # dotted path of its console link (an extra link)
     emulator_service: str  # dotted path of its emulator service class
     docs_url: str
-
-    @property
-    def module(self) -> str:
-        return self.key
 
 
 CONNECTION_TYPES: dict[str, ConnectionType] = {
@@ -124,7 +120,3 @@ CONNECTION_EMULATOR_SERVICES: tuple[str, ...] = (
     f"{_PKG}.emulator.services.sts.AlibabaStsService",
     f"{_PKG}.emulator.services.sts.TencentStsService",
 )
-
-
-def products_of(conn_type: str) -> list[Product]:
-    return [p for p in PRODUCTS.values() if p.connection == conn_type]

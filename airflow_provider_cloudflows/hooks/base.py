@@ -32,8 +32,10 @@ from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.hooks.transport import (
     DEFAULT_HEADERS,
     DEFAULT_MAX_RESPONSE_BYTES,
+    AsyncTransport,
     PoolRouter,
     ReadLimits,
+    SyncTransport,
     asend_in_slot,
     parse_url,
     send,
@@ -189,7 +191,7 @@ class CloudflowsHook(BaseHook):
     # -- transport ------------------------------------------------------------------------------
 
     @cached_property
-    def transport(self) -> PoolRouter[httpx.BaseTransport]:
+    def transport(self) -> PoolRouter[SyncTransport]:
         """This hook's keep-alive connection pools (one per origin or proxy): url -> transport."""
         return sync_router()
 
@@ -198,7 +200,7 @@ class CloudflowsHook(BaseHook):
         for transport in getattr(router, "transports", ()):
             transport.close()
 
-    async def async_transport(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+    async def async_transport(self, url: httpx.URL) -> AsyncTransport:
         """The transport for async calls: by default the one shared by every hook on this loop."""
         return shared_async_transport(url)
 
@@ -329,9 +331,17 @@ class CloudflowsHook(BaseHook):
         hook_class = import_class(self.connection.hook)
         if type(self) is hook_class:
             raise NotImplementedError
-        return hook_class(
-            self.conn_id, region=self._region_override, endpoint=self._endpoint_override
-        ).check_connection()
+        hook = hook_class(
+            self.conn_id,
+            region=self._region_override,
+            endpoint=self._endpoint_override,
+            retry_policy=self._retry_policy_override,
+            timeout=self._attempt_seconds,
+        )
+        try:
+            return hook.check_connection()
+        finally:
+            hook.close()
 
     def test_connection(self) -> tuple[bool, str]:
         try:

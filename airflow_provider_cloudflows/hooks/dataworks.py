@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, VendorApiError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
@@ -97,7 +97,6 @@ class DataWorksHook(CloudflowsHook):
         api_version="2024-05-18",
         region_hosts=DATAWORKS_REGION_HOSTS,
     )
-    region_hosts: ClassVar[dict[str, str]] = DATAWORKS_REGION_HOSTS
     lazy_modules = ("airflow_provider_cloudflows.models.dataworks",)
 
     def __init__(

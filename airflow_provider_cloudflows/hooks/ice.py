@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlencode
 
 from airflow_provider_cloudflows.errors import InvalidRequestError
@@ -88,7 +88,6 @@ class IceHook(CloudflowsHook):
         region_hosts=ICE_REGION_HOSTS,
         explain=_explain,
     )
-    region_hosts: ClassVar[dict[str, str]] = ICE_REGION_HOSTS
     lazy_modules = ("airflow_provider_cloudflows.models.ice",)
 
     # -- reading one task ---------------------------------------------------------------------------

@@ -16,10 +16,9 @@ The sync one wraps httpcore's `SyncBackend`; the async one talks to asyncio's pu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import httpcore
@@ -29,31 +28,44 @@ from airflow_provider_cloudflows.hooks.deadline import bounded, current_deadline
 SocketOptions = Iterable[tuple[int, int, int] | tuple[int, int, bytes | None, int]] | None
 
 
-class _DeadlineNamed:
-    """A timeout that the attempt's deadline caused says so, instead of a bare "timed out".
+class _Guard:
+    """Turns what a socket operation raises into httpcore's error for it; one the attempt's
+    deadline caused says so, instead of a bare "timed out".
 
     A class rather than a generator context manager: it wraps every socket operation.
     """
 
-    __slots__ = ("error",)
+    __slots__ = ("os_error", "timeout_error")
 
-    def __init__(self, error: type[Exception]) -> None:
-        self.error = error
+    def __init__(self, timeout_error: type[Exception], os_error: type[Exception] | None = None) -> None:
+        self.timeout_error = timeout_error
+        self.os_error = os_error  # None: the inner backend already raises httpcore's errors
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if kind is not None and issubclass(kind, httpcore.TimeoutException | TimeoutError):
+        if kind is None:
+            return False
+        if issubclass(kind, httpcore.TimeoutException | TimeoutError):
             current = current_deadline()
             if current is not None and time.monotonic() >= current[0] - 0.005:
-                raise self.error(f"the attempt's deadline of {current[1]:g} s passed") from exc
+                raise self.timeout_error(f"the attempt's deadline of {current[1]:g} s passed") from exc
+            if issubclass(kind, TimeoutError):
+                raise self.timeout_error(str(exc) or "timed out") from exc
+        elif self.os_error is not None and issubclass(kind, OSError):
+            raise self.os_error(str(exc) or kind.__name__) from exc
         return False
 
 
-_READ = _DeadlineNamed(httpcore.ReadTimeout)
-_WRITE = _DeadlineNamed(httpcore.WriteTimeout)
-_CONNECT = _DeadlineNamed(httpcore.ConnectTimeout)
+# Sync streams: httpcore's SyncBackend raises httpcore's errors itself.
+_READ = _Guard(httpcore.ReadTimeout)
+_WRITE = _Guard(httpcore.WriteTimeout)
+_CONNECT = _Guard(httpcore.ConnectTimeout)
+# Async streams on asyncio: builtin TimeoutError and OSError become httpcore's.
+_AREAD = _Guard(httpcore.ReadTimeout, httpcore.ReadError)
+_AWRITE = _Guard(httpcore.WriteTimeout, httpcore.WriteError)
+_ACONNECT = _Guard(httpcore.ConnectTimeout, httpcore.ConnectError)
 
 
 class CoalescingStream(httpcore.NetworkStream):
@@ -194,20 +206,14 @@ class _Receiver(asyncio.Protocol):
         return data
 
     async def drain(self) -> None:
-        if self.closed:
-            raise OSError("the connection is closed")
         if self._drain_waiter is not None:
-            await self._drain_waiter
-
-
-@contextlib.contextmanager
-def _mapped(timeout_error: type[Exception], os_error: type[Exception]) -> Iterator[None]:
-    try:
-        yield
-    except TimeoutError as exc:
-        raise timeout_error(str(exc) or "timed out") from exc
-    except OSError as exc:
-        raise os_error(str(exc) or type(exc).__name__) from exc
+            try:
+                await self._drain_waiter
+            finally:
+                if self._drain_waiter is not None and self._drain_waiter.done():
+                    self._drain_waiter = None  # a cancelled wait must not be awaited again
+        if self.closed:
+            raise OSError("the connection closed while the request was being sent")
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
@@ -232,11 +238,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
-            with _WRITE, _mapped(httpcore.WriteTimeout, httpcore.WriteError):
+            with _AWRITE:
                 async with asyncio.timeout(bounded(self._write_timeout, httpcore.WriteTimeout)):
                     self._transport.write(data)
                     await self._receiver.drain()
-        with _READ, _mapped(httpcore.ReadTimeout, httpcore.ReadError):
+        with _AREAD:
             async with asyncio.timeout(bounded(timeout, httpcore.ReadTimeout)):
                 return await self._receiver.receive(max_bytes)
 
@@ -253,7 +259,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        with _CONNECT, _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        with _ACONNECT:
             async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
                 tls = await loop.start_tls(
                     self._transport, self._receiver, ssl_context, server_hostname=server_hostname
@@ -281,7 +287,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: SocketOptions = None,
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        with _CONNECT, _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        with _ACONNECT:
             async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
                 transport, receiver = await loop.create_connection(
                     _Receiver, host, port, local_addr=(local_address, 0) if local_address else None
@@ -296,7 +302,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         self, path: str, timeout: float | None = None, socket_options: SocketOptions = None
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        with _CONNECT, _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+        with _ACONNECT:
             async with asyncio.timeout(bounded(timeout, httpcore.ConnectTimeout)):
                 _, receiver = await loop.create_unix_connection(_Receiver, path)
         return AsyncioStream(receiver)

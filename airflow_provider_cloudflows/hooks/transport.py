@@ -4,9 +4,9 @@ A poll is one signed request that is never redirected and never needs a cookie. 
 `httpx.Client`, every poll still pays for the client's cookie jar, redirect loop, auth-flow
 generator and event hooks: ~60 µs of CPU, a quarter of a whole bare GET on the machine in
 docs/benchmarks.md. Hooks therefore build an `httpx.Request`, sign it and hand it to a transport
-themselves. The transports here implement httpx's public transport interface over httpcore pools
-built with httpcore's public constructor, so the pools can use our network backends
-(hooks/network.py); any other `httpx.BaseTransport` works too (tests use `httpx.MockTransport`).
+themselves. The pools here are httpcore pools built with httpcore's public constructor, so they
+can use our network backends (hooks/network.py); any `httpx.BaseTransport` works in their place
+(tests use `httpx.MockTransport`).
 
 Whatever the transport, `send` / `asend` read the answer the same way: the raw body is read
 chunk by chunk and decompressed here, both bounded by the hook's `max_response_bytes`, inside one
@@ -18,18 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import ssl
 import urllib.request
 import weakref
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import httpcore
 import httpx
-from pydantic_core import from_json
 
 from airflow_provider_cloudflows.errors import InvalidResponseError, ResponseTooLargeError
 from airflow_provider_cloudflows.hooks.deadline import attempt_deadline, time_left
@@ -43,7 +41,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 # What httpx.Client uses when given no limits.
 HTTPX_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
-TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
+TransportT = TypeVar("TransportT")
 
 
 @dataclass(frozen=True)
@@ -90,40 +88,38 @@ def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
 
 def _core_request(request: httpx.Request) -> httpcore.Request:
     url = request.url
+    extensions = request.extensions
+    left = time_left()
+    if left is not None:
+        # Waiting for a connection of the pool counts against the attempt too (the other waits
+        # are bounded by the network backend).
+        timeouts = dict(extensions.get("timeout") or {})
+        pool = timeouts.get("pool")
+        timeouts["pool"] = left if pool is None else min(pool, left)
+        extensions = {**extensions, "timeout": timeouts}
     return httpcore.Request(
         method=request.method,
         url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
         headers=request.headers.raw,
         content=request.content,
-        extensions=request.extensions,
+        extensions=extensions,
     )
 
 
-class _Body(httpx.SyncByteStream):
-    def __init__(self, response: httpcore.Response, request: httpx.Request) -> None:
-        self._response = response
-        self._request = request
-
-    def __iter__(self) -> Iterator[bytes]:
-        with _as_httpx_errors(self._request):
-            yield from self._response.iter_stream()
-
-    def close(self) -> None:
-        self._response.close()
-
-
-class _AsyncBody(httpx.AsyncByteStream):
-    def __init__(self, response: httpcore.Response, request: httpx.Request) -> None:
-        self._response = response
-        self._request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _as_httpx_errors(self._request):
-            async for chunk in self._response.aiter_stream():
-                yield chunk
-
-    async def aclose(self) -> None:
-        await self._response.aclose()
+def _core_proxy(proxy: str) -> httpcore.Proxy:
+    """The proxy as httpx would hand it to httpcore: credentials in the URL become Proxy-Authorization."""
+    parsed = httpx.Proxy(proxy)
+    return httpcore.Proxy(
+        url=httpcore.URL(
+            scheme=parsed.url.raw_scheme,
+            host=parsed.url.raw_host,
+            port=parsed.url.port,
+            target=parsed.url.raw_path,
+        ),
+        auth=parsed.raw_auth,
+        headers=parsed.headers.raw,
+        ssl_context=parsed.ssl_context,
+    )
 
 
 def _pool_options(
@@ -132,15 +128,15 @@ def _pool_options(
     """httpcore pool settings the way httpx would configure its own pool from the same inputs."""
     return {
         "ssl_context": ssl_context or httpx.create_ssl_context(),
-        "proxy": httpcore.Proxy(proxy) if proxy else None,
+        "proxy": _core_proxy(proxy) if proxy else None,
         "max_connections": limits.max_connections,
         "max_keepalive_connections": limits.max_keepalive_connections,
         "keepalive_expiry": limits.keepalive_expiry,
     }
 
 
-class PoolTransport(httpx.BaseTransport):
-    """httpx's transport interface over an httpcore pool on `CoalescingBackend`."""
+class PoolTransport:
+    """An httpcore pool on `CoalescingBackend`, read the one way every answer is read (`read`)."""
 
     def __init__(
         self,
@@ -151,13 +147,6 @@ class PoolTransport(httpx.BaseTransport):
     ) -> None:
         self.pool = httpcore.ConnectionPool(
             network_backend=CoalescingBackend(), **_pool_options(limits, proxy, ssl_context)
-        )
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with _as_httpx_errors(request):
-            response = self.pool.handle_request(_core_request(request))
-        return httpx.Response(
-            response.status, headers=response.headers, stream=_Body(response, request), request=request
         )
 
     def read(self, request: httpx.Request, limits: ReadLimits) -> httpx.Response:
@@ -177,7 +166,7 @@ class PoolTransport(httpx.BaseTransport):
         self.pool.close()
 
 
-class AsyncPoolTransport(httpx.AsyncBaseTransport):
+class AsyncPoolTransport:
     """The async twin of `PoolTransport`, on `AsyncioBackend` (asyncio's own transports)."""
 
     def __init__(
@@ -189,13 +178,6 @@ class AsyncPoolTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self.pool = httpcore.AsyncConnectionPool(
             network_backend=AsyncioBackend(), **_pool_options(limits, proxy, ssl_context)
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        with _as_httpx_errors(request):
-            response = await self.pool.handle_async_request(_core_request(request))
-        return httpx.Response(
-            response.status, headers=response.headers, stream=_AsyncBody(response, request), request=request
         )
 
     async def read(self, request: httpx.Request, limits: ReadLimits) -> httpx.Response:
@@ -235,12 +217,17 @@ class PoolRouter(Generic[TransportT]):
         transport = self._routes.get(origin)
         if transport is None:
             proxy = self.proxy_for(url)
-            key = proxy or f"{url.scheme}://{url.netloc.decode('ascii')}"
+            key = self.pool_key(url, proxy)
             transport = self._pools.get(key)
             if transport is None:
                 transport = self._pools[key] = self._factory(proxy, self.prepare())
             self._routes[origin] = transport
         return transport
+
+    def pool_key(self, url: httpx.URL, proxy: str | None = None) -> str:
+        """Which pool serves `url`: its origin's, or the proxy's that every origin behind it shares."""
+        proxy = proxy if proxy is not None else self.proxy_for(url)
+        return proxy or f"{url.scheme}://{url.netloc.decode('ascii')}"
 
     def prepare(self) -> ssl.SSLContext:
         """The TLS context every pool shares. Building it reads the CA bundle: tens of ms that
@@ -260,7 +247,11 @@ class PoolRouter(Generic[TransportT]):
         return list(self._pools.values())
 
 
-def sync_router() -> PoolRouter[httpx.BaseTransport]:
+SyncTransport = PoolTransport | httpx.BaseTransport
+AsyncTransport = AsyncPoolTransport | httpx.AsyncBaseTransport
+
+
+def sync_router() -> PoolRouter[SyncTransport]:
     """A hook's own keep-alive pools (one per origin or proxy)."""
     return PoolRouter(lambda proxy, tls: PoolTransport(proxy=proxy, ssl_context=tls))
 
@@ -281,7 +272,7 @@ _ASYNC_LIMITS = httpx.Limits(
     max_keepalive_connections=MAX_CONCURRENT_REQUESTS,
     keepalive_expiry=60,
 )
-_async_routers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PoolRouter[httpx.AsyncBaseTransport]] = (
+_async_routers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PoolRouter[AsyncTransport]] = (
     weakref.WeakKeyDictionary()
 )
 _request_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
@@ -289,15 +280,15 @@ _request_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, a
 )
 
 
-def _new_async_router() -> PoolRouter[httpx.AsyncBaseTransport]:
-    router: PoolRouter[httpx.AsyncBaseTransport] = PoolRouter(
+def _new_async_router() -> PoolRouter[AsyncTransport]:
+    router: PoolRouter[AsyncTransport] = PoolRouter(
         lambda proxy, tls: AsyncPoolTransport(limits=_ASYNC_LIMITS, proxy=proxy, ssl_context=tls)
     )
     router.prepare()
     return router
 
 
-def shared_async_transport(url: httpx.URL) -> httpx.AsyncBaseTransport:
+def shared_async_transport(url: httpx.URL) -> AsyncTransport:
     """The transport this event loop uses for `url` (shared by every hook on the loop)."""
     loop = asyncio.get_running_loop()
     router = _async_routers.get(loop)
@@ -320,12 +311,18 @@ async def warm_shared_async_transport() -> None:
 
 
 def shared_request_slots(url: httpx.URL) -> asyncio.Semaphore:
-    """Bounds the requests in flight to `url`'s origin on this event loop (MAX_CONCURRENT_REQUESTS)."""
-    per_origin = _request_slots.setdefault(asyncio.get_running_loop(), {})
-    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
-    slots = per_origin.get(origin)
+    """Bounds the requests in flight through `url`'s pool on this event loop (MAX_CONCURRENT_REQUESTS).
+
+    One set per pool (an origin, or a proxy every origin behind it shares), as large as the pool:
+    a request holding a slot never queues inside httpcore's pool.
+    """
+    loop = asyncio.get_running_loop()
+    router = _async_routers.get(loop)
+    key = router.pool_key(url) if router is not None else f"{url.scheme}://{url.netloc.decode('ascii')}"
+    per_pool = _request_slots.setdefault(loop, {})
+    slots = per_pool.get(key)
     if slots is None:
-        slots = per_origin[origin] = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
+        slots = per_pool[key] = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
     return slots
 
 
@@ -346,24 +343,32 @@ class BodyReader:
         self._chunks: list[bytes] = []
         self._size = 0
         self._raw = 0
-        names = [n.strip().lower() for n in (content_encoding or "").split(",")]
-        # Applied in reverse of the order they are listed (RFC 9110 §8.4).
-        self._decoders = [_decoder(n, request, self.vendor) for n in reversed(names) if n and n != "identity"]
-        self.decoded = bool(self._decoders)
+        names = [
+            n
+            for n in (n.strip().lower() for n in (content_encoding or "").split(","))
+            if n not in ("", "identity")
+        ]
+        if len(names) > 1:  # we ask for gzip or deflate, never for both at once
+            raise InvalidResponseError(
+                f"the answer from {request.url.host} is encoded {content_encoding!r}; "
+                "only one of gzip or deflate was asked for",
+                vendor=self.vendor,
+            )
+        self._decoder = _decoder(names[0], request, self.vendor) if names else None
+        self.decoded = self._decoder is not None
 
     def feed(self, chunk: bytes) -> None:
         self._raw += len(chunk)
         if self._raw > self.max_bytes:
             self._too_large()
-        for decoder in self._decoders:
-            chunk = decoder.feed(chunk, self.max_bytes - self._size + 1)
+        if self._decoder is not None:
+            # At most one byte past the room: more output than that is an answer past the cap.
+            chunk = self._decoder.feed(chunk, self.max_bytes - self._size + 1)
         self._keep(chunk)
 
     def finish(self) -> bytes:
-        data = b""
-        for decoder in self._decoders:
-            data = decoder.feed(data, self.max_bytes - self._size + 1) + decoder.finish()
-        self._keep(data)
+        if self._decoder is not None:
+            self._keep(self._decoder.finish())
         return b"".join(self._chunks)
 
     def _keep(self, data: bytes) -> None:
@@ -404,12 +409,13 @@ class _Inflate:
         return out
 
     def finish(self) -> bytes:
-        try:
-            return self._z.flush()
-        except zlib.error as exc:
-            raise self._corrupt(exc) from exc
+        if not self._started:
+            return b""  # an empty body, whatever its header says
+        if not self._z.eof:
+            raise self._corrupt("the compressed stream ends early")
+        return self._z.flush()  # empty after the end of the stream: nothing here is uncapped
 
-    def _corrupt(self, exc: zlib.error) -> InvalidResponseError:
+    def _corrupt(self, exc: zlib.error | str) -> InvalidResponseError:
         return InvalidResponseError(
             f"the answer from {self._request.url.host} could not be decompressed: {exc}",
             vendor=self._vendor,
@@ -428,6 +434,7 @@ def _decoder(name: str, request: httpx.Request, vendor: str) -> _Inflate:
 
 
 _DECODED_AWAY = (b"content-encoding", b"content-length", b"transfer-encoding")
+_TRANSFER = (b"transfer-encoding",)
 
 
 def _content_encoding(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -440,9 +447,10 @@ def _content_encoding(headers: list[tuple[bytes, bytes]]) -> str | None:
 def _decoded(
     status: int, headers: list[tuple[bytes, bytes]], decoded: bool, body: bytes, request: httpx.Request
 ) -> httpx.Response:
-    if decoded:
-        # The headers that described the raw bytes no longer do; httpx would decode the body again.
-        headers = [(k, v) for k, v in headers if k.lower() not in _DECODED_AWAY]
+    # The headers that described the raw bytes no longer do (httpx would decode the body again);
+    # the body is whole now, so it has a length and no transfer coding.
+    away = _DECODED_AWAY if decoded else _TRANSFER
+    headers = [(k, v) for k, v in headers if k.lower() not in away]
     return httpx.Response(status, headers=headers, content=body, request=request)
 
 
@@ -453,7 +461,7 @@ def _bounded(content: bytes, limits: ReadLimits, request: httpx.Request) -> byte
 
 
 def send(
-    transport: httpx.BaseTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
+    transport: SyncTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
 ) -> httpx.Response:
     """One request through a transport: the whole answer read within the limits, connection released."""
     with attempt_deadline(limits.attempt_seconds):
@@ -468,22 +476,26 @@ def send(
 
 
 async def asend(
-    transport: httpx.AsyncBaseTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
+    transport: AsyncTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
 ) -> httpx.Response:
     with attempt_deadline(limits.attempt_seconds):
-        if isinstance(transport, AsyncPoolTransport):
-            return await transport.read(request, limits)
-        response = await transport.handle_async_request(request)
-        try:
-            if response.is_stream_consumed:
-                body, decoded = _read_all(response, (), limits, request)
-            else:
-                reader = BodyReader(response.headers.get("content-encoding"), limits, request)
-                async for chunk in response.aiter_raw():
-                    reader.feed(chunk)
-                body, decoded = reader.finish(), reader.decoded
-        finally:
-            await response.aclose()
+        return await _asend(transport, request, limits)
+
+
+async def _asend(transport: AsyncTransport, request: httpx.Request, limits: ReadLimits) -> httpx.Response:
+    if isinstance(transport, AsyncPoolTransport):
+        return await transport.read(request, limits)
+    response = await transport.handle_async_request(request)  # any other httpx transport (a mock one)
+    try:
+        if response.is_stream_consumed:
+            body, decoded = _read_all(response, (), limits, request)
+        else:
+            reader = BodyReader(response.headers.get("content-encoding"), limits, request)
+            async for chunk in response.aiter_raw():
+                reader.feed(chunk)
+            body, decoded = reader.finish(), reader.decoded
+    finally:
+        await response.aclose()
     return _decoded(response.status_code, response.headers.raw, decoded, body, request)
 
 
@@ -499,7 +511,7 @@ def _read_all(
 
 
 async def asend_in_slot(
-    transport: httpx.AsyncBaseTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
+    transport: AsyncTransport, request: httpx.Request, limits: ReadLimits = ReadLimits()
 ) -> httpx.Response:
     """`asend`, after waiting for one of the request slots of `request`'s origin on this loop.
 
@@ -511,9 +523,11 @@ async def asend_in_slot(
             async with asyncio.timeout(time_left()):
                 await slots.acquire()
         except TimeoutError:
-            raise httpx.PoolTimeout("no request slot came free before the attempt's deadline") from None
+            raise httpx.PoolTimeout(
+                "no request slot came free before the attempt's deadline", request=request
+            ) from None
         try:
-            return await asend(transport, request, limits)
+            return await _asend(transport, request, limits)
         finally:
             slots.release()
 
@@ -534,21 +548,3 @@ def sign(auth: httpx.Auth, request: httpx.Request) -> httpx.Request:
         return next(flow)
     finally:
         flow.close()
-
-
-def json_body(response: httpx.Response) -> Any:
-    """The decoded JSON body; ValueError (or RecursionError) when it is not JSON.
-
-    pydantic-core's parser first (about 1.5x faster than the json module on a 6 KB answer), the json
-    module for what it does not read (a BOM, UTF-16), so what counts as JSON is unchanged.
-    """
-    try:
-        return from_json(response.content)
-    except ValueError:
-        return json.loads(response.content)
-
-
-def response_preview(response: httpx.Response, limit: int = 200) -> str:
-    """A short, single-line view of a response body for error messages; decodes no more than it shows."""
-    text = response.content[: limit * 4].decode("utf-8", errors="replace")[:limit]
-    return f"HTTP {response.status_code} {text.replace(chr(10), ' ')!r}"

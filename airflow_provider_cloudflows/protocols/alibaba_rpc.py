@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, ThrottledError
-from airflow_provider_cloudflows.hooks.transport import json_body, response_preview
-from airflow_provider_cloudflows.protocols.base import WireProtocol
+from airflow_provider_cloudflows.protocols.base import WireProtocol, json_body, response_preview
 from airflow_provider_cloudflows.protocols.codes import ALIBABA_CODES, classify
 from airflow_provider_cloudflows.protocols.request import ApiRequest
 

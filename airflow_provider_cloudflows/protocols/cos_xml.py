@@ -11,8 +11,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, ThrottledError
-from airflow_provider_cloudflows.hooks.transport import json_body, response_preview
-from airflow_provider_cloudflows.protocols.base import WireProtocol, clock_skew_error
+from airflow_provider_cloudflows.protocols.base import (
+    WireProtocol,
+    clock_skew_error,
+    json_body,
+    response_preview,
+)
 from airflow_provider_cloudflows.protocols.codes import COS_CODES, classify
 from airflow_provider_cloudflows.protocols.request import ApiRequest
 

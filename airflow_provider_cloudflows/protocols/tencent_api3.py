@@ -6,8 +6,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError
-from airflow_provider_cloudflows.hooks.transport import json_body, response_preview
-from airflow_provider_cloudflows.protocols.base import WireProtocol, clock_skew_error
+from airflow_provider_cloudflows.protocols.base import (
+    WireProtocol,
+    clock_skew_error,
+    json_body,
+    response_preview,
+)
 from airflow_provider_cloudflows.protocols.codes import TENCENT_API3_CODES, classify
 from airflow_provider_cloudflows.protocols.request import ApiRequest
 

@@ -98,3 +98,16 @@ def test_dag_files_importing_sensors_and_operators_do_not_load_hooks_or_models()
         "airflow_provider_cloudflows.connections",
         "airflow_provider_cloudflows.connections.forms",
     }
+
+
+def test_each_products_declaration_matches_its_hook() -> None:
+    """products.py names a product's protocol and connection for the emulator; the hook must agree."""
+    from airflow_provider_cloudflows.module_loading import import_class
+    from airflow_provider_cloudflows.products import PRODUCTS
+
+    for product in PRODUCTS.values():
+        hook = import_class(product.hook)
+        assert hook.product is product
+        assert type(hook.protocol).__module__ == f"airflow_provider_cloudflows.protocols.{product.protocol}"
+        assert hook.conn_type == product.connection and hook.vendor == product.name
+        assert import_class(product.states).vendor == product.name

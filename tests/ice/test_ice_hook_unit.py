@@ -36,12 +36,12 @@ def ok_task(_req: httpx.Request, query: dict[str, str]) -> httpx.Response:
 
 @pytest.mark.parametrize("region", ICE_REGIONS)
 def test_every_listed_region_uses_its_regional_host(region: str) -> None:
-    assert IceHook.region_hosts[region] == f"ice.{region}.aliyuncs.com"
+    assert IceHook.protocol.region_hosts[region] == f"ice.{region}.aliyuncs.com"
     assert IceHook.protocol.default_host(region) == f"ice.{region}.aliyuncs.com"
 
 
 def test_region_host_table_is_explicit() -> None:
-    assert IceHook.region_hosts == {
+    assert IceHook.protocol.region_hosts == {
         "cn-shanghai": "ice.cn-shanghai.aliyuncs.com",
         "cn-hangzhou": "ice.cn-hangzhou.aliyuncs.com",
         "cn-beijing": "ice.cn-beijing.aliyuncs.com",

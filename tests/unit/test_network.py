@@ -226,3 +226,99 @@ async def test_sync_pool_keeps_one_connection_too(tiny) -> None:
         assert (response.status_code, response.content) == (200, b"ok")
     assert server.connections == 1
     transport.close()
+
+
+class AuthProxy:
+    """An HTTP proxy on 127.0.0.1 that answers itself: 407 without the right login, 200 with it."""
+
+    def __init__(self) -> None:
+        self.heads: list[bytes] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+            writer.close()
+            return
+        self.heads.append(head)
+        # "user:secret" in Basic form.
+        if b"proxy-authorization: basic dxnlcjpzzwnyzxq=" in head.lower():
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        else:
+            writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+
+@pytest.mark.asyncio
+async def test_a_proxy_login_in_the_url_is_sent_sync_and_async() -> None:
+    from airflow_provider_cloudflows.hooks.transport import send
+
+    proxy = AuthProxy()
+    server = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with_login, without = f"http://user:secret@127.0.0.1:{port}", f"http://127.0.0.1:{port}"
+        target = "http://vendor.example/api"
+        sync_ok = await asyncio.to_thread(send, PoolTransport(proxy=with_login), _request(target))
+        async_ok = await asend(AsyncPoolTransport(proxy=with_login), _request(target))
+        refused = await asend(AsyncPoolTransport(proxy=without), _request(target))
+    finally:
+        server.close()
+    assert (sync_ok.status_code, async_ok.status_code, refused.status_code) == (200, 200, 407)
+    assert proxy.heads[0].startswith(b"GET http://vendor.example/api HTTP/1.1")  # forwarded, absolute
+
+
+def test_a_receiver_stops_reading_when_full_and_starts_again_when_drained() -> None:
+    class FlowTransport(asyncio.Transport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[str] = []
+
+        def pause_reading(self) -> None:
+            self.calls.append("pause")
+
+        def resume_reading(self) -> None:
+            self.calls.append("resume")
+
+    async def go() -> list[str]:
+        receiver, transport = _Receiver(), FlowTransport()
+        receiver.connection_made(transport)
+        receiver.data_received(b"x" * (_Receiver.HIGH_WATER + 1))
+        assert transport.calls == ["pause"]
+        while len(receiver.buffer) > _Receiver.HIGH_WATER // 2:
+            await receiver.receive(65536)
+        return transport.calls
+
+    assert asyncio.run(go()) == ["pause", "resume"]
+
+
+def test_a_connection_lost_mid_read_or_mid_send_is_an_error_not_a_hang() -> None:
+    async def go() -> tuple[BaseException | None, BaseException | None]:
+        receiver = _Receiver()
+        receiver.connection_made(asyncio.Transport())
+        reading = asyncio.ensure_future(receiver.receive(10))
+        await asyncio.sleep(0)
+        receiver.pause_writing()  # the kernel buffer is full: a send waits for drain
+        sending = asyncio.ensure_future(receiver.drain())
+        await asyncio.sleep(0)
+        receiver.connection_lost(ConnectionResetError("reset by peer"))
+        results = await asyncio.gather(reading, sending, return_exceptions=True)
+        return results[0], results[1]  # type: ignore[return-value]
+
+    read_error, send_error = asyncio.run(go())
+    assert isinstance(read_error, OSError) and "reset by peer" in str(read_error)
+    assert isinstance(send_error, OSError) and "closed" in str(send_error)
+
+
+def test_a_cancelled_drain_does_not_poison_the_next_one() -> None:
+    async def go() -> None:
+        receiver = _Receiver()
+        receiver.connection_made(asyncio.Transport())
+        receiver.pause_writing()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):
+                await receiver.drain()
+        await asyncio.wait_for(receiver.drain(), 1)  # no stale cancelled waiter is awaited again
+
+    asyncio.run(go())

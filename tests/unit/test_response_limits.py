@@ -22,8 +22,8 @@ from airflow_provider_cloudflows.errors import (
 )
 from airflow_provider_cloudflows.hooks.deadline import attempt_deadline
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
-from airflow_provider_cloudflows.hooks.transport import response_preview
 from airflow_provider_cloudflows.hooks.wedata import WeDataHook
+from airflow_provider_cloudflows.protocols.base import response_preview
 
 ONE_MIB = 1024 * 1024
 RETRIES = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
@@ -122,12 +122,19 @@ async def test_a_trickling_answer_cannot_outlast_the_attempt_async(capped: None)
 async def test_a_callers_own_deadline_bounds_the_poll_and_its_retries(capped: None) -> None:
     """What a trigger does with the time left before its own timeout: a 30 s attempt gets 0.5 s."""
     with hostile_server("trickle") as server:
+        hook = _hook(server, retry_policy=RETRIES)
+        waits: list[float] = []
+
+        async def record(seconds: float) -> None:
+            waits.append(seconds)
+
+        hook.asleep = record
         started = time.monotonic()
         with attempt_deadline(0.5), pytest.raises(ServiceUnavailableError):
-            await _hook(server, retry_policy=RETRIES).aget_run("e-1", project_id="1")
+            await hook.aget_run("e-1", project_id="1")
         elapsed = time.monotonic() - started
     assert elapsed < 2, elapsed
-    assert server.requests == 1  # no retry is started once the caller's time is up
+    assert server.requests == 1 and waits == []  # no retry is even scheduled once the time is up
 
 
 @pytest.mark.parametrize("value", ["lots", 0, -5, 2 * 1024**3, "1.5", True])
@@ -139,9 +146,51 @@ def test_max_response_bytes_is_checked(monkeypatch: pytest.MonkeyPatch, value: o
 
 
 def test_response_preview_decodes_no_more_than_it_shows() -> None:
-    response = httpx.Response(502, content=("é" * 5_000_000).encode())
-    preview = response_preview(response, limit=50)
-    assert preview == f"HTTP 502 {'é' * 50!r}"
+    class NoText(httpx.Response):
+        @property
+        def text(self) -> str:  # decoding the whole body is what the preview must not do
+            raise AssertionError("the whole body was decoded")
+
+    response = NoText(502, content=("é" * 5_000_000).encode())
+    assert response_preview(response, limit=50) == f"HTTP 502 {'é' * 50!r}"
+
+
+def _gzip_answer(body: bytes, encoding: str = "gzip") -> httpx.Response:
+    from airflow_provider_cloudflows.hooks.transport import PoolTransport, ReadLimits, send
+
+    class Raw(httpx.BaseTransport):  # hands out the raw bytes, unread, as a network answer would
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            headers = {"Content-Encoding": encoding, "Content-Length": str(len(body))}
+            return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))
+
+    assert not isinstance(Raw(), PoolTransport)
+    return send(Raw(), httpx.Request("GET", "http://127.0.0.1:9/"), ReadLimits(max_response_bytes=ONE_MIB))
+
+
+def test_a_gzip_answer_is_decoded_once_and_its_headers_say_so() -> None:
+    import gzip
+
+    response = _gzip_answer(gzip.compress(b'{"ok": true}'))
+    assert response.json() == {"ok": True}
+    assert "content-encoding" not in response.headers and response.headers["content-length"] == "12"
+
+
+def test_a_cut_gzip_answer_is_an_invalid_response() -> None:
+    import gzip
+
+    from airflow_provider_cloudflows.errors import InvalidResponseError
+
+    with pytest.raises(InvalidResponseError, match="ends early"):
+        _gzip_answer(gzip.compress(b'{"ok": true}' * 100)[:-12])
+
+
+def test_stacked_encodings_are_refused() -> None:
+    import gzip
+
+    from airflow_provider_cloudflows.errors import InvalidResponseError
+
+    with pytest.raises(InvalidResponseError, match="only one of gzip or deflate"):
+        _gzip_answer(gzip.compress(gzip.compress(b"{}")), encoding="gzip, gzip")
 
 
 def test_a_deadline_belongs_to_the_thread_that_set_it() -> None:

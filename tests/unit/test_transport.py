@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from airflow_provider_cloudflows.hooks.transport import DEFAULT_HEADERS, PoolRouter, json_body, send, sign
+from airflow_provider_cloudflows.hooks.transport import DEFAULT_HEADERS, PoolRouter, send, sign
+from airflow_provider_cloudflows.protocols.base import json_body
 
 
 @pytest.fixture
