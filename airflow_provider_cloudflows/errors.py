@@ -92,6 +92,18 @@ class ServiceUnavailableError(CloudflowsError):
     retryable = True
 
 
+class EndpointError(CloudflowsError):
+    """The endpoint cannot work as configured (bad scheme or URL, TLS against a plain port, an
+    untrusted certificate): no outage looks like this, so the first poll fails, naming the fix."""
+
+
+class EndpointUnreachableError(ServiceUnavailableError):
+    """No server answered at an endpoint that has not answered before (unknown host, nothing
+    listening): after the hook's own retries this is most likely a typo, so a wait ends here
+    instead of polling until its timeout. The same failure from an endpoint that answered before
+    is an outage (`ServiceUnavailableError`) and is ridden out."""
+
+
 class InvalidResponseError(CloudflowsError):
     """The vendor answered with something we cannot read (truncated, malformed, wrong shape).
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_cloudflows.errors import EndpointUnreachableError
 from airflow_provider_cloudflows.runs import FAILURE_STATES, RunState, WorkflowRun
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class RunWatcher:
     names_vendor: bool = False
     warns_on_pause: bool = False
     _last_progress: str | None = field(default=None, init=False, repr=False, compare=False)
+    last_error: CloudflowsError | None = field(default=None, init=False, repr=False, compare=False)
 
     def watch(self, run: WorkflowRun, log: Any) -> Verdict:
         """The verdict on this read of the run; logs the run's progress when it has changed."""
@@ -98,16 +100,29 @@ class RunWatcher:
     def failure_message(self, run: WorkflowRun) -> str:
         return failure_message(run, self.run_noun)
 
-    def polls_again(self, err: CloudflowsError, run_id: str | int, log: Any) -> bool:
+    def polls_again(
+        self, err: CloudflowsError, run_id: str | int, log: Any, *, answered_before: bool = False
+    ) -> bool:
         """Whether a read that failed (after the hook's own retries) is worth another poll.
 
         A passing outage (network, 5xx, throttling) must not fail a wait that the timeout still
-        bounds, so it is logged and the caller polls again; any other error ends the wait.
+        bounds, so it is logged and the caller polls again; any other error ends the wait. An
+        endpoint that never answered (unknown host, closed port) ends it too, unless the caller
+        knows it answered earlier in this task (`answered_before`): then it is an outage.
         """
+        self.last_error = err
         if not err.retryable:
+            return False
+        if isinstance(err, EndpointUnreachableError) and not answered_before:
             return False
         log.warning("Polling %s %s failed, will poll again: %s", self.run_noun, run_id, err)
         return True
+
+    def timeout_message(self, message: str) -> str:
+        """A timeout's message, ending with the last error a poll met (if one did)."""
+        if self.last_error is None:
+            return message
+        return f"{message}; the last error: {self.last_error}"
 
     def _log_progress(self, run: WorkflowRun, log: Any) -> None:
         progress = f"{run.raw_state} ({run.task_run_summary()})"

@@ -41,20 +41,37 @@ def read_credentials(
     endpoint: str | None = None,
 ) -> CloudCredentials:
     """The credentials of Airflow connection `conn` (its extras already decoded); overrides win."""
-    if not conn.login or not conn.password:
+    key_id, secret = (
+        _clean(conn.login, "login", conn_id, vendor),
+        _clean(conn.password, "password", conn_id, vendor),
+    )
+    if not key_id or not secret:
         raise InvalidRequestError(
             f"connection {conn_id!r} needs the key id as login and the secret as password",
             vendor=vendor,
         )
     return CloudCredentials(
-        key_id=conn.login,
-        secret=conn.password,
-        security_token=extras.get("security_token") or None,
+        key_id=key_id,
+        secret=secret,
+        security_token=_clean(extras.get("security_token"), "extra 'security_token'", conn_id, vendor)
+        or None,
         region=region or extras.get("region") or None,
         endpoint=with_scheme(endpoint or extras.get("endpoint")),
         extras=extras,
         conn_id=conn_id,
     )
+
+
+def _clean(value: Any, what: str, conn_id: str, vendor: str) -> str:
+    """A credential as pasted, without the whitespace around it; one with a control character inside
+    is refused by naming where it is, never its value (it would end up in a header and a log)."""
+    text = "" if value is None else str(value).strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise InvalidRequestError(
+            f"connection {conn_id!r}: the {what} contains a line break or control character; paste it again",
+            vendor=vendor,
+        )
+    return text
 
 
 def max_response_bytes(extras: dict[str, Any], default: int, *, conn_id: str, vendor: str) -> int:

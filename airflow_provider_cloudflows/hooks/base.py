@@ -25,9 +25,10 @@ from airflow_provider_cloudflows.connections.credentials import (
     max_response_bytes,
     read_credentials,
 )
-from airflow_provider_cloudflows.errors import CloudflowsError, ServiceUnavailableError, ThrottledError
+from airflow_provider_cloudflows.errors import CloudflowsError, ThrottledError
 from airflow_provider_cloudflows.hooks import operations
 from airflow_provider_cloudflows.hooks.deadline import time_left
+from airflow_provider_cloudflows.hooks.failures import is_loopback, mark_answered, transport_error
 from airflow_provider_cloudflows.hooks.retry import RetryPolicy
 from airflow_provider_cloudflows.hooks.transport import (
     DEFAULT_HEADERS,
@@ -119,6 +120,7 @@ class CloudflowsHook(BaseHook):
         self._credentials: CloudCredentials | None = None
         self._read_limits: ReadLimits | None = None
         self._auth: httpx.Auth | None = None
+        self._warned_origins: set[tuple[str, str, int | None]] = set()
         self.sleep: Callable[[float], None] = time.sleep
         self.asleep: Callable[[float], Any] = asyncio.sleep
 
@@ -161,7 +163,9 @@ class CloudflowsHook(BaseHook):
     def retry_policy(self) -> RetryPolicy:
         if self._retry_policy_override is None:
             # Built once: a sensor polling for hours does not re-read its extras on every call.
-            self._retry_policy_override = RetryPolicy.from_extras(self.credentials.extras)
+            self._retry_policy_override = RetryPolicy.from_extras(
+                self.credentials.extras, conn_id=self.conn_id, vendor=self.vendor
+            )
         return self._retry_policy_override
 
     @property
@@ -208,6 +212,19 @@ class CloudflowsHook(BaseHook):
         """A request of this hook's protocol with its credentials; the arguments are the protocol's."""
         return self.protocol.request(self.credentials, *args, **kwargs)  # type: ignore[attr-defined]
 
+    def _warn_if_plain_http(self, url: httpx.URL) -> None:
+        origin = (url.scheme, url.host, url.port)
+        if url.scheme != "http" or origin in self._warned_origins:
+            return
+        self._warned_origins.add(origin)
+        if not is_loopback(url.host):
+            log.warning(
+                "Connection %r sends signed requests to %s over plain http://: the signature and any "
+                "token travel unencrypted; use https:// unless this is a local emulator",
+                self.conn_id,
+                url.host,
+            )
+
     def _signed_request(self, req: ApiRequest) -> httpx.Request:
         request = httpx.Request(
             req.method,
@@ -216,6 +233,7 @@ class CloudflowsHook(BaseHook):
             content=req.content,
             extensions={"timeout": self._timeout_extension},
         )
+        self._warn_if_plain_http(request.url)
         return sign(self.auth, request)
 
     def call(self, req: ApiRequest) -> Any:
@@ -227,7 +245,9 @@ class CloudflowsHook(BaseHook):
             attempt += 1
             try:
                 request = self._signed_request(req)
-                return self.protocol.decode(req, send(self.transport(request.url), request, limits))
+                response = send(self.transport(request.url), request, limits)
+                mark_answered(request.url)
+                return self.protocol.decode(req, response)
             except Exception as exc:
                 self.sleep(self._wait_before_retry(req, exc, attempt, policy))
 
@@ -243,6 +263,7 @@ class CloudflowsHook(BaseHook):
                 request = self._signed_request(req)
                 transport = await self.async_transport(request.url)
                 response = await asend_in_slot(transport, request, limits)
+                mark_answered(request.url)
                 return self.protocol.decode(req, response)
             except Exception as exc:
                 await self.asleep(self._wait_before_retry(req, exc, attempt, policy))
@@ -266,14 +287,10 @@ class CloudflowsHook(BaseHook):
             if exc.action is None:
                 exc.action = req.action
             return exc
-        if isinstance(exc, httpx.TransportError):
-            return ServiceUnavailableError(
-                f"network error talking to {httpx.URL(req.url).host}: {type(exc).__name__}: {exc}",
-                vendor=self.vendor,
-                action=req.action,
-                run_id=req.run_id,
-            )
-        raise exc
+        error = transport_error(exc, req.url, vendor=self.vendor, action=req.action, run_id=req.run_id)
+        if error is None:
+            raise exc
+        return error
 
     @staticmethod
     def _retryable(req: ApiRequest, error: CloudflowsError, exc: Exception) -> bool:

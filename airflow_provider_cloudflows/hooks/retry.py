@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 
-from airflow_provider_cloudflows.errors import CloudflowsError, ThrottledError
+from airflow_provider_cloudflows.errors import CloudflowsError, InvalidRequestError, ThrottledError
+
+MAX_ATTEMPTS = 20
+MAX_DELAY = 600.0
 
 
 @dataclass(frozen=True)
@@ -32,14 +36,39 @@ class RetryPolicy:
         return wait
 
     @classmethod
-    def from_extras(cls, extras: dict) -> RetryPolicy:
-        """Connection extras may tune retries: `retry_max_attempts`, `retry_base_delay`, `retry_max_delay`."""
-        kwargs = {}
-        for key, attr, kind in (
-            ("retry_max_attempts", "max_attempts", int),
-            ("retry_base_delay", "base_delay", float),
-            ("retry_max_delay", "max_delay", float),
+    def from_extras(cls, extras: dict, *, conn_id: str = "", vendor: str = "cloud") -> RetryPolicy:
+        """Connection extras may tune retries: `retry_max_attempts` (1-20), `retry_base_delay` and
+        `retry_max_delay` (seconds, above 0 and at most 600). Anything else is a clear error, not
+        a hot loop or an overflow."""
+        kwargs: dict[str, int | float] = {}
+        for key, attr, kind, low, high in (
+            ("retry_max_attempts", "max_attempts", int, 1, MAX_ATTEMPTS),
+            ("retry_base_delay", "base_delay", float, 0.0, MAX_DELAY),
+            ("retry_max_delay", "max_delay", float, 0.0, MAX_DELAY),
         ):
-            if extras.get(key) not in (None, ""):
-                kwargs[attr] = kind(extras[key])
-        return cls(**kwargs)
+            raw = extras.get(key)
+            if raw in (None, ""):
+                continue
+            try:
+                value = kind(raw) if not isinstance(raw, bool) else None
+            except (TypeError, ValueError, OverflowError):
+                value = None
+            ok = value is not None and math.isfinite(value) and (low <= value if kind is int else low < value)
+            if not ok or value > high or (kind is int and str(raw).strip() != str(value)):
+                what = (
+                    f"a whole number from {low} to {high}"
+                    if kind is int
+                    else f"seconds above 0, at most {high:g}"
+                )
+                raise InvalidRequestError(
+                    f"connection {conn_id!r}: extra {key!r} is {raw!r}; it must be {what}", vendor=vendor
+                )
+            kwargs[attr] = value
+        policy = cls(**kwargs)  # type: ignore[arg-type]
+        if policy.base_delay > policy.max_delay:
+            raise InvalidRequestError(
+                f"connection {conn_id!r}: extra 'retry_base_delay' ({policy.base_delay:g} s) is larger than "
+                f"'retry_max_delay' ({policy.max_delay:g} s)",
+                vendor=vendor,
+            )
+        return policy

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
+    AirflowSensorTimeout,
     BaseSensorOperator,
     PokeReturnValue,
     conf,
@@ -89,11 +90,25 @@ class WorkflowRunSensor(ProductTask, BaseSensorOperator):
             run = self.hook.get_run(self.run_id, **self.run_params())
         except CloudflowsError as err:
             # The hook has already retried this poll; the sensor's timeout still bounds the wait.
-            if self.watcher.polls_again(err, self.run_id, self.log):
+            if self.watcher.polls_again(
+                err, self.run_id, self.log, answered_before=self._answered_before(context)
+            ):
                 return PokeReturnValue(is_done=False)
             raise
         self._push_console_url(context, run)
         return self._evaluate(run)
+
+    def _answered_before(self, context: Context) -> bool:
+        """Whether the endpoint answered an earlier poke of this task in another process.
+
+        In poke mode every poke runs in this process, and the hook knows what answered. In
+        reschedule mode each poke is a new process: Airflow 3 counts the reschedules (none before
+        the first poke); Airflow 2.11's context does not say, so a later poke is assumed.
+        """
+        if not self.reschedule:
+            return False
+        count = context.get("task_reschedule_count")
+        return count is None or count > 0
 
     def _evaluate(self, run: WorkflowRun) -> PokeReturnValue:
         verdict = self.watcher.watch(run, self.log)
@@ -122,7 +137,13 @@ class WorkflowRunSensor(ProductTask, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as timeout:
+                # Airflow's message says how long; ours adds why the polls were not answered.
+                if self.watcher.last_error is None:
+                    raise
+                raise AirflowSensorTimeout(self.watcher.timeout_message(str(timeout))) from timeout
         # Check once first: a run that is already finished needs no trip through the triggerer.
         if (result := self.poke(context)).is_done:
             return result.xcom_value

@@ -161,7 +161,9 @@ class WorkflowRunTrigger(BaseTrigger):
                     run_event(
                         "timeout",
                         self.run_id,
-                        message=f"{self.run_noun} {self.run_id} did not finish before the sensor's timeout",
+                        message=self.watcher.timeout_message(
+                            f"{self.run_noun} {self.run_id} did not finish before the sensor's timeout"
+                        ),
                     )
                 )
                 return
@@ -182,7 +184,9 @@ class WorkflowRunTrigger(BaseTrigger):
             with attempt_deadline(left):
                 run = await hook.aget_run(self.run_id, **self.run_params)
         except CloudflowsError as err:
-            if self.watcher.polls_again(err, self.run_id, self.log):
+            # The task's own check before deferring reached the endpoint: a failure to reach it
+            # now is an outage, however new this triggerer process is.
+            if self.watcher.polls_again(err, self.run_id, self.log, answered_before=True):
                 return None
             return TriggerEvent(run_event("error", self.run_id, message=str(err)))
         verdict = self.watcher.watch(run, self.log)

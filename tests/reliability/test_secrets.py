@@ -26,6 +26,7 @@ from reliability_support import FAILURE, SUCCESS, VENDOR_IDS, VENDORS, VendorCas
 from airflow_provider_cloudflows.emulator import config
 from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.hooks import base as hook_base
+from airflow_provider_cloudflows.hooks.transport import AsyncPoolTransport, PoolTransport
 
 CREDENTIALS = {
     ("alibabacloud", "plain"): (
@@ -61,17 +62,28 @@ class Seen:
         self.sent_headers.append({k.lower(): v for k, v in request.headers.items()})
 
     def wrap(self, transport: Any) -> Any:
-        """The same transport, recording the headers of every request sent through it."""
+        """The same pool, recording the headers of every request sent through it."""
         seen = self
 
-        class Recording(httpx.BaseTransport, httpx.AsyncBaseTransport):
-            def handle_request(self, request: httpx.Request) -> httpx.Response:
-                seen.capture(request)
-                return transport.handle_request(request)
+        if isinstance(transport, AsyncPoolTransport):
 
-            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            class RecordingAsync(AsyncPoolTransport):
+                def __init__(self) -> None:
+                    self.pool = transport.pool
+
+                async def read(self, request: httpx.Request, limits: Any) -> httpx.Response:
+                    seen.capture(request)
+                    return await transport.read(request, limits)
+
+            return RecordingAsync()
+
+        class Recording(PoolTransport):
+            def __init__(self) -> None:
+                self.pool = transport.pool
+
+            def read(self, request: httpx.Request, limits: Any) -> httpx.Response:
                 seen.capture(request)
-                return await transport.handle_async_request(request)
+                return transport.read(request, limits)
 
         return Recording()
 

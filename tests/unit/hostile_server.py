@@ -5,7 +5,8 @@ Each connection reads one request head and answers in one of a few bad ways:
 - `gzip_bomb`: a 200 with `Content-Encoding: gzip` whose ~100 KiB body inflates to 100 MiB.
 - `trickle`: a 200 that declares 1,000 bytes and sends one every `trickle_interval` seconds.
 - `ok`: a small JSON answer, to show the server works when it behaves.
-Every handler stops after `max_seconds`, and no handler sends more than 64 MiB.
+A request that is not HTTP (a TLS handshake) gets a plain 400, as from any HTTP server. Every
+handler stops after `max_seconds`, and no handler sends more than 64 MiB.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ class _Handler(socketserver.BaseRequestHandler):
                 if not chunk:
                     return
                 head += chunk
+                if not head[:1].isalpha():  # not HTTP (a TLS handshake, say): what HTTP servers do
+                    sock.sendall(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                    return
             self.server.requests += 1
             getattr(self, f"_{self.server.mode}")(sock, deadline)
         except OSError:
