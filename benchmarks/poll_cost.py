@@ -105,13 +105,15 @@ def response_sizes(hook: Any, call: Callable[[], Any]) -> list[int]:
     sizes: list[int] = []
     router = hook.transport
 
-    class Measuring(httpx.BaseTransport):
-        def __init__(self, inner: httpx.BaseTransport) -> None:
-            self.inner = inner
+    from airflow_provider_cloudflows.hooks.transport import PoolTransport
 
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            response = self.inner.handle_request(request)
-            sizes.append(len(response.read()))
+    class Measuring(PoolTransport):
+        def __init__(self, inner: PoolTransport) -> None:
+            self.inner, self.pool = inner, inner.pool
+
+        def read(self, request: httpx.Request, limits: Any) -> httpx.Response:
+            response = self.inner.read(request, limits)
+            sizes.append(len(response.content))
             return response
 
     hook.__dict__["transport"] = lambda u: Measuring(router(u))
