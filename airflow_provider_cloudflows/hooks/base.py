@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -25,7 +26,7 @@ from airflow_provider_cloudflows.connections.credentials import (
     max_response_bytes,
     read_credentials,
 )
-from airflow_provider_cloudflows.errors import CloudflowsError, ThrottledError
+from airflow_provider_cloudflows.errors import CloudflowsError, InvalidRequestError, ThrottledError
 from airflow_provider_cloudflows.hooks import operations
 from airflow_provider_cloudflows.hooks.deadline import time_left
 from airflow_provider_cloudflows.hooks.failures import is_loopback, mark_answered, transport_error
@@ -39,10 +40,12 @@ from airflow_provider_cloudflows.hooks.transport import (
     SyncTransport,
     asend_in_slot,
     parse_url,
+    private_ca_async_transport,
     send,
     shared_async_transport,
     sign,
     sync_router,
+    tls_context,
     warm_shared_async_transport,
 )
 from airflow_provider_cloudflows.module_loading import import_class
@@ -195,9 +198,23 @@ class CloudflowsHook(BaseHook):
     # -- transport ------------------------------------------------------------------------------
 
     @cached_property
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context of a connection with its own CA (extra `ca_bundle`), else None."""
+        ca_bundle = str(self.credentials.extras.get("ca_bundle") or "").strip()
+        if not ca_bundle:
+            return None
+        try:
+            return tls_context(ca_bundle)
+        except ValueError as err:
+            raise InvalidRequestError(
+                f"connection {self.conn_id!r}: extra 'ca_bundle' must be a PEM file path or PEM text; {err}",
+                vendor=self.vendor,
+            ) from None
+
+    @cached_property
     def transport(self) -> PoolRouter[SyncTransport]:
         """This hook's keep-alive connection pools (one per origin or proxy): url -> transport."""
-        return sync_router()
+        return sync_router(self.tls_context)
 
     def close(self) -> None:
         router = self.__dict__.pop("transport", None)
@@ -206,6 +223,12 @@ class CloudflowsHook(BaseHook):
 
     async def async_transport(self, url: httpx.URL) -> AsyncTransport:
         """The transport for async calls: by default the one shared by every hook on this loop."""
+        if self.credentials.extras.get("ca_bundle"):
+            if "tls_context" not in self.__dict__:  # reads the CA file: not on the event loop
+                await asyncio.to_thread(lambda: self.tls_context)
+            context = self.tls_context
+            if context is not None:
+                return private_ca_async_transport(url, str(self.credentials.extras["ca_bundle"]), context)
         return shared_async_transport(url)
 
     def request(self, *args: Any, **kwargs: Any) -> ApiRequest:

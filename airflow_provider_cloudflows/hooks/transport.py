@@ -205,10 +205,14 @@ class PoolRouter(Generic[TransportT]):
     one TLS context; the route for an origin is decided once, so a poll costs one dict lookup.
     """
 
-    def __init__(self, factory: Callable[[str | None, ssl.SSLContext], TransportT]) -> None:
+    def __init__(
+        self,
+        factory: Callable[[str | None, ssl.SSLContext], TransportT],
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._factory = factory
         self._proxies = urllib.request.getproxies()
-        self._ssl_context: ssl.SSLContext | None = None
+        self._ssl_context = ssl_context
         self._pools: dict[str, TransportT] = {}
         self._routes: dict[tuple[str, str, int | None], TransportT] = {}
 
@@ -251,9 +255,28 @@ SyncTransport = PoolTransport | httpx.BaseTransport
 AsyncTransport = AsyncPoolTransport | httpx.AsyncBaseTransport
 
 
-def sync_router() -> PoolRouter[SyncTransport]:
-    """A hook's own keep-alive pools (one per origin or proxy)."""
-    return PoolRouter(lambda proxy, tls: PoolTransport(proxy=proxy, ssl_context=tls))
+def sync_router(ssl_context: ssl.SSLContext | None = None) -> PoolRouter[SyncTransport]:
+    """A hook's own keep-alive pools (one per origin or proxy); `ssl_context` for a private CA."""
+    return PoolRouter(lambda proxy, tls: PoolTransport(proxy=proxy, ssl_context=tls), ssl_context)
+
+
+def tls_context(ca_bundle: str) -> ssl.SSLContext:
+    """The default trust store plus a connection's own CA: a PEM file path or the PEM text itself.
+
+    Reads a file: call it off the event loop. Raises ValueError saying what is wrong.
+    """
+    context = httpx.create_ssl_context()
+    text = ca_bundle.strip()
+    try:
+        if "-----BEGIN" in text:
+            context.load_verify_locations(cadata=text)
+        else:
+            context.load_verify_locations(cafile=text)
+    except FileNotFoundError:
+        raise ValueError(f"no file at {text!r}") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise ValueError(f"it holds no PEM certificate that can be read ({exc})") from None
+    return context
 
 
 # -- the pools shared by every hook on one event loop ------------------------------------------------
@@ -286,6 +309,24 @@ def _new_async_router() -> PoolRouter[AsyncTransport]:
     )
     router.prepare()
     return router
+
+
+# Pools of connections that bring their own CA, per event loop and CA: rare, and never shared
+# with the default pools, whose TLS context does not trust that CA.
+_private_ca_routers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, PoolRouter[AsyncTransport]]
+] = weakref.WeakKeyDictionary()
+
+
+def private_ca_async_transport(url: httpx.URL, ca_bundle: str, context: ssl.SSLContext) -> AsyncTransport:
+    """The loop's pool for `url` for connections trusting `ca_bundle` (built once per loop and CA)."""
+    routers = _private_ca_routers.setdefault(asyncio.get_running_loop(), {})
+    router = routers.get(ca_bundle)
+    if router is None:
+        router = routers[ca_bundle] = PoolRouter(
+            lambda proxy, tls: AsyncPoolTransport(limits=_ASYNC_LIMITS, proxy=proxy, ssl_context=tls), context
+        )
+    return router(url)
 
 
 def shared_async_transport(url: httpx.URL) -> AsyncTransport:

@@ -320,3 +320,73 @@ def test_plain_http_to_a_remote_host_is_warned_about_once(
             local._signed_request(local.request("GetTriggerWorkflowRun", {}))
     warnings = [r.getMessage() for r in caplog.records if "plain http://" in r.getMessage()]
     assert len(warnings) == 1 and "api.example.internal" in warnings[0]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("form", ["path", "pem text"])
+async def test_a_private_ca_from_the_connection_is_trusted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, form: str
+) -> None:
+    from test_network import TinyServer
+
+    from airflow_provider_cloudflows.errors import InvalidResponseError
+
+    server_ctx, _ = _contexts(tmp_path)
+    tiny = TinyServer()  # answers "ok": not JSON, so a hook that got this far raises InvalidResponseError
+    server = await asyncio.start_server(tiny.handle, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    cert = tmp_path / "cert.pem"
+    ca_bundle = str(cert) if form == "path" else cert.read_text()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PRIVATE",
+        json.dumps(
+            {
+                "conn_type": "tencentcloud",
+                "login": "id",
+                "password": "key",
+                "extra": {
+                    "region": "ap-guangzhou",
+                    "endpoint": f"https://127.0.0.1:{port}",
+                    "ca_bundle": ca_bundle,
+                },
+            }
+        ),
+    )
+    try:
+        hook = WeDataHook("private", retry_policy=RetryPolicy(max_attempts=1))
+        with pytest.raises(InvalidResponseError):
+            await hook.aget_run("e-1", project_id="1")
+        with pytest.raises(InvalidResponseError):
+            await asyncio.to_thread(hook.get_run, "e-1", project_id="1")
+        untrusting = WeDataHook("private", retry_policy=RetryPolicy(max_attempts=1))
+        untrusting.credentials.extras.pop("ca_bundle")
+        with pytest.raises(EndpointError, match="could not be verified"):
+            await untrusting.aget_run("e-1", project_id="1")
+    finally:
+        server.close()
+    assert tiny.connections >= 2
+
+
+def test_a_ca_bundle_that_cannot_be_read_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow_provider_cloudflows.errors import InvalidRequestError
+
+    for value, says in (
+        (str(tmp_path / "missing.pem"), "no file at"),
+        ("-----BEGIN CERTIFICATE-----\nnot base64\n", "PEM"),
+    ):
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_PRIVATE",
+            json.dumps(
+                {
+                    "conn_type": "tencentcloud",
+                    "login": "id",
+                    "password": "key",
+                    "extra": {"region": "ap-guangzhou", "ca_bundle": value},
+                }
+            ),
+        )
+        with pytest.raises(InvalidRequestError, match="'ca_bundle'") as caught:
+            WeDataHook("private").transport  # noqa: B018 - building the pools reads the CA
+        assert says in str(caught.value)
