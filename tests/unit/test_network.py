@@ -202,9 +202,14 @@ def test_the_sync_stream_also_sends_head_and_body_in_one_write() -> None:
     assert len(inner.writes) == 1  # nothing more to send
 
 
-def test_hooks_pools_use_these_transports() -> None:
+def test_hooks_pools_use_these_transports(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow_provider_cloudflows.hooks.transport import shared_async_transport
     from airflow_provider_cloudflows.hooks.wedata import WeDataHook
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT",
+        '{"conn_type": "tencentcloud", "login": "id", "password": "key", "extra": {"region": "ap-guangzhou"}}',
+    )
 
     url = httpx.URL("https://wedata.tencentcloudapi.com/")
     assert type(WeDataHook().transport(url)) is PoolTransport
