@@ -74,9 +74,20 @@ def test_airflow_2_reads_the_xcom_in_the_webserver():
 
 DAG_FILE = """
 import pendulum
-from airflow.providers.common.compat.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG, BaseOperator
 from airflow_provider_cloudflows.operators.wedata import WeDataStartWorkflowRunOperator
+from airflow_provider_cloudflows.links.wedata import WeDataWorkflowRunLink
 from airflow_provider_cloudflows.sensors.wedata import WeDataWorkflowRunSensor
+
+
+class PushedByAnEarlierProcess(BaseOperator):
+    # Pushes the URL the way a process before a deferral did: not through this process's memory.
+
+    operator_extra_links = (WeDataWorkflowRunLink(),)
+
+    def execute(self, context):
+        context["ti"].xcom_push(key="console_url", value="https://console.example/earlier")
+
 
 with DAG("console_link_log", schedule=None, start_date=pendulum.datetime(2025, 1, 1), catchup=False) as dag:
     WeDataStartWorkflowRunOperator(
@@ -92,6 +103,7 @@ with DAG("console_link_log", schedule=None, start_date=pendulum.datetime(2025, 1
         poke_interval=0.2,
         timeout=60,
     )
+    PushedByAnEarlierProcess(task_id="pushed_earlier")
     WeDataWorkflowRunSensor(
         task_id="wait_unknown",
         project_id="1460947878944567296",
@@ -127,6 +139,7 @@ def test_tasks_log_no_xcom_error_and_keep_their_link(airflow_db, cloudflows_emul
     assert states == {
         "start_only": TaskInstanceState.SUCCESS,
         "wait_ok": TaskInstanceState.SUCCESS,
+        "pushed_earlier": TaskInstanceState.SUCCESS,
         "wait_unknown": TaskInstanceState.FAILED,
     }
     out, err = capfd.readouterr()
@@ -144,3 +157,4 @@ def test_tasks_log_no_xcom_error_and_keep_their_link(airflow_db, cloudflows_emul
             }
         assert "d0bf2249-3eb2-4ccf-9646-5de0a4b8cf54" in str(links_pushed["wait_ok"])
         assert links_pushed["start_only"] in ("", '""', None)
+        assert "https://console.example/earlier" in str(links_pushed["pushed_earlier"])
