@@ -47,9 +47,30 @@ def judge(
     return Verdict.WAITING
 
 
-def failure_message(run: WorkflowRun, run_noun: str = "run") -> str:
-    """One line that names the run, its state, the vendor's error and the failed task runs."""
-    parts = [f"{run.vendor} {run_noun} {run.run_id} ended in state {run.raw_state!r} ({run.state.value})"]
+def failure_message(
+    run: WorkflowRun,
+    run_noun: str = "run",
+    *,
+    success_states: Collection[str] | None = None,
+    failure_states: Collection[str] | None = None,
+    fail_on_pause: bool = False,
+) -> str:
+    """One line that names the run, its state, the vendor's error and the failed task runs.
+
+    The state's gloss says why it is a failure, following the same overrides as `judge`: a raw
+    state named in `failure_states` is "a failure by failure_states", not the "(succeeded)" of
+    the vendor's table (WeData's SKIPED); a finished state outside `success_states` says so.
+    """
+    raw = run.raw_state or ""
+    if failure_states and raw in failure_states:
+        why = "a failure by failure_states"
+    elif success_states is not None and run.state.is_terminal and raw not in success_states:
+        why = f"{run.state.value}, not in success_states"
+    elif fail_on_pause and run.state is RunState.PAUSED:
+        why = "paused, a failure by fail_on_pause"
+    else:
+        why = run.state.value
+    parts = [f"{run.vendor} {run_noun} {run.run_id} ended in state {run.raw_state!r} ({why})"]
     if run.error_code or run.error_message:
         parts.append(f"error {run.error_code or '-'}: {run.error_message or '-'}")
     failed = [t for t in run.task_runs if t.state in FAILURE_STATES]
@@ -98,7 +119,13 @@ class RunWatcher:
         return verdict
 
     def failure_message(self, run: WorkflowRun) -> str:
-        return failure_message(run, self.run_noun)
+        return failure_message(
+            run,
+            self.run_noun,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            fail_on_pause=self.fail_on_pause,
+        )
 
     def polls_again(
         self, err: CloudflowsError, run_id: str | int, log: Any, *, answered_before: bool = False

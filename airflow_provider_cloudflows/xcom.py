@@ -7,6 +7,8 @@ the console URL under `CONSOLE_URL_XCOM_KEY`.
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
@@ -27,10 +29,44 @@ TASK_RUNS_XCOM_KEY = "task_runs"
 INSTANCE_IDS_XCOM_KEY = "instance_ids"  # DataWorks creates several instances at once
 
 
+# The console URLs this process pushed, by task instance and try: what the extra link reads when
+# Airflow 3 asks for it at the end of the task (see links/base.py), without a lookup that would
+# log "XCom not found" at error level for a task that never pushed one. Bounded: a process that
+# runs many tasks (dag.test) keeps the newest.
+_PUSHED_CONSOLE_URLS: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_MAX_PUSHED_CONSOLE_URLS = 1024
+
+
+def _ti_identity(ti: Any) -> tuple[Any, ...]:
+    map_index = getattr(ti, "map_index", -1)
+    return (
+        ti.dag_id,
+        ti.task_id,
+        ti.run_id,
+        -1 if map_index is None else map_index,
+        getattr(ti, "try_number", None),
+    )
+
+
 def push_console_url(context: Context, url: str | None) -> None:
     """Push the run's console URL for the extra link (nothing when there is no URL or no task instance)."""
-    if url and context.get("ti") is not None:
-        context["ti"].xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
+    ti = context.get("ti")
+    if url and ti is not None:
+        ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
+        with contextlib.suppress(AttributeError):
+            identity = _ti_identity(ti)
+            _PUSHED_CONSOLE_URLS[identity] = url
+            _PUSHED_CONSOLE_URLS.move_to_end(identity)
+            while len(_PUSHED_CONSOLE_URLS) > _MAX_PUSHED_CONSOLE_URLS:
+                _PUSHED_CONSOLE_URLS.popitem(last=False)
+
+
+def pushed_console_url(ti_key: Any) -> str | None:
+    """The console URL this process pushed for this task instance and try, if it pushed one."""
+    try:
+        return _PUSHED_CONSOLE_URLS.get(_ti_identity(ti_key))
+    except AttributeError:
+        return None
 
 
 def push_run(context: Context, run: WorkflowRun, console_url: str | None) -> dict[str, Any]:

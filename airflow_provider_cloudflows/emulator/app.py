@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from email.utils import formatdate
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from airflow_provider_cloudflows.emulator.config import EmulatorConfig
 from airflow_provider_cloudflows.emulator.control import build_control_app
+from airflow_provider_cloudflows.emulator.guard import BodyLimit, ControlGuard
 from airflow_provider_cloudflows.emulator.request import IncomingRequest
 from airflow_provider_cloudflows.emulator.routing import Router
 from airflow_provider_cloudflows.emulator.services import default_services
@@ -118,15 +120,21 @@ def create_app(
     services: Iterable[type[Service]] | None = None,
     state: EmulatorState | None = None,
 ) -> Starlette:
-    """The emulator ASGI app. `services` defaults to every service products.py names."""
+    """The emulator ASGI app. `services` defaults to every service products.py names.
+
+    Request bodies are capped (`max_request_body_bytes`, HTTP 413 beyond) and the control API
+    is guarded (guard.ControlGuard: loopback or IP `Host`, no foreign `Origin`, JSON writes).
+    """
     state = state or EmulatorState(config)
     classes = list(default_services() if services is None else services)
     router = Router(cls(state) for cls in classes)
+    control = ControlGuard(build_control_app(state, router), state.config.control_allowed_hosts)
     app = Starlette(
         routes=[
-            Mount(CONTROL_PREFIX, app=build_control_app(state, router)),
+            Mount(CONTROL_PREFIX, app=control),
             Mount("", app=VendorApp(state, router)),
-        ]
+        ],
+        middleware=[Middleware(BodyLimit, max_bytes=state.config.max_request_body_bytes)],
     )
     app.state.emulator = state
     app.state.router = router

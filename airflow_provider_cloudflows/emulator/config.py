@@ -143,6 +143,13 @@ class EmulatorConfig(BaseModel):
     # Allowed clock skew for signed requests, per family (the vendors' own limits by default).
     alibaba_max_skew_seconds: int = 900
     tencent_max_skew_seconds: int = 300
+    # A test server: it listens on loopback only unless this is set (CLI: --allow-non-loopback).
+    allow_non_loopback: bool = False
+    # Host names besides loopback names and IP addresses the control API answers to (e.g. a
+    # compose service name); a request to any other name is refused (DNS rebinding).
+    control_allowed_hosts: list[str] = Field(default_factory=list)
+    # The largest request body read, vendor or control API; beyond it the answer is HTTP 413.
+    max_request_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
     def credentials_of(self, family: str) -> dict[str, CredentialConfig]:
         """The credential table of one family (a name in FAMILIES)."""

@@ -6,12 +6,16 @@ child process, or one started elsewhere (`CLOUDFLOWS_EMULATOR_URL`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from airflow_provider_cloudflows.emulator.config import FAMILIES, ScriptedRunSpec, ScriptedTaskRunSpec
+
+# The body size script_runs keeps each request under: half the emulator's default request cap.
+SCRIPT_BATCH_BYTES = 512 * 1024
 
 
 class EmulatorControl:
@@ -77,8 +81,21 @@ class EmulatorControl:
         return self.script_runs([spec])[0]
 
     def script_runs(self, specs: Iterable[ScriptedRunSpec | Mapping[str, Any]]) -> list[dict[str, Any]]:
-        payload = [ScriptedRunSpec.model_validate(s).model_dump(mode="json") for s in specs]
-        return self._call("POST", "/runs", json={"runs": payload})["runs"]
+        """Script many runs, in as many requests as keep each body within the emulator's cap."""
+        created: list[dict[str, Any]] = []
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for spec in specs:
+            item = ScriptedRunSpec.model_validate(spec).model_dump(mode="json")
+            item_size = len(json.dumps(item)) + 2
+            if batch and size + item_size > SCRIPT_BATCH_BYTES:
+                created += self._call("POST", "/runs", json={"runs": batch})["runs"]
+                batch, size = [], 0
+            batch.append(item)
+            size += item_size
+        if batch or not created:
+            created += self._call("POST", "/runs", json={"runs": batch})["runs"]
+        return created
 
     def get_run(self, vendor: str, run_id: str | int) -> dict[str, Any]:
         return self._call("GET", f"/runs/{vendor}/{run_id}")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from airflow_provider_cloudflows.emulator.config import FAMILIES, EmulatorConfig
+from airflow_provider_cloudflows.emulator.guard import check_bind_host
 
 if TYPE_CHECKING:
     import uvicorn
@@ -74,7 +75,9 @@ def tracking_protocol(registry: ConnectionRegistry) -> type[asyncio.Protocol]:
     return TrackingProtocol
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int, *, allow_non_loopback: bool = False) -> socket.socket:
+    """A listening socket on `host`; a host beyond loopback needs `allow_non_loopback`."""
+    check_bind_host(host, allow_non_loopback=allow_non_loopback)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -187,7 +190,7 @@ class EmulatorServer:
         if self._thread is not None:
             return self
         self.app = create_app(self.config, services=self._services)
-        sock = bind_socket(self.host, self.port)
+        sock = bind_socket(self.host, self.port, allow_non_loopback=self.config.allow_non_loopback)
         self.url = url_of(sock)
         self.port = sock.getsockname()[1]
         server = uvicorn.Server(uvicorn_config(self.app, loop="none", log_level=self._log_level))
@@ -245,13 +248,17 @@ def serve(
     log_level: str = "warning",
     announce: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve in the foreground until interrupted; `announce` gets the URL once listening."""
+    """Serve in the foreground until interrupted; `announce` gets the URL once listening.
+
+    A host beyond loopback needs `config.allow_non_loopback` (guard.check_bind_host).
+    """
     import uvicorn
 
     from airflow_provider_cloudflows.emulator.app import create_app
 
+    config = config or EmulatorConfig()
+    sock = bind_socket(host, port, allow_non_loopback=config.allow_non_loopback)
     app = create_app(config)
-    sock = bind_socket(host, port)
     if announce is not None:
         announce(url_of(sock))
     uvicorn.Server(uvicorn_config(app, log_level=log_level)).run(sockets=[sock])
@@ -310,10 +317,16 @@ def run_subprocess(
     extra_args: Sequence[str] = (),
     env: dict[str, str] | None = None,
     timeout: float = 30.0,
+    demo_runs: bool = False,
 ) -> EmulatorProcess:
-    """Start the emulator in a child process (port 0: a free one) and wait until it is healthy."""
+    """Start the emulator in a child process (port 0: a free one) and wait until it is healthy.
+
+    `demo_runs=True` preloads the demo runs (`--demo-runs`).
+    """
     config_path: Path | None = None
     args = [python, "-m", "airflow_provider_cloudflows.emulator", "--host", host, "--port", str(port)]
+    if demo_runs:
+        args.append("--demo-runs")
     if config is not None:
         fd, name = tempfile.mkstemp(prefix="cloudflows-emulator-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

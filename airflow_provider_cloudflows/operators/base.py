@@ -51,13 +51,22 @@ class GetWorkflowRunOperator(ProductTask, BaseOperator):
         return self.push_run(context, run)
 
 
-class StartWorkflowRunOperator(ProductTask, BaseOperator):
-    """Start a run; push its id (key `run_id` and return value); optionally wait for it to finish.
+# Start operators wait for their run by default, so they poll more often than a sensor
+# (poke_interval 60 s): a run of a few seconds should not hold its task for half a minute.
+START_POLL_INTERVAL_SECONDS = 10.0
+START_TIMEOUT_SECONDS = 7 * 24 * 3600
 
-    :param wait_for_completion: wait until the run finishes and fail if it fails.
-    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
-    :param poll_interval: seconds between status checks while waiting.
-    :param timeout: seconds to wait for completion before failing.
+
+class StartWorkflowRunOperator(ProductTask, BaseOperator):
+    """Start a run; push its id (key `run_id` and return value); by default wait for it to finish.
+
+    :param wait_for_completion: wait until the run finishes and fail if it fails (default True;
+        False returns as soon as the run is started, e.g. for a sensor downstream).
+    :param deferrable: wait in the triggerer instead of holding a worker slot
+        (default: ``[operators] default_deferrable``, False unless configured).
+    :param poll_interval: seconds between status checks while waiting (default 10; the first
+        check is made at once).
+    :param timeout: seconds to wait for completion before failing (default 7 days).
     :param success_states / failure_states: raw vendor states overriding the defaults.
 
     When waiting, the finished run is pushed under the key `run` and its task runs under `task_runs`.
@@ -74,8 +83,8 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
         region: str | None = None,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 30.0,
-        timeout: float = 7 * 24 * 3600,
+        poll_interval: float = START_POLL_INTERVAL_SECONDS,
+        timeout: float = START_TIMEOUT_SECONDS,
         success_states: Sequence[str] | None = None,
         failure_states: Sequence[str] | None = None,
         **kwargs: Any,

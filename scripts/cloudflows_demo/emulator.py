@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,21 +12,9 @@ from cloudflows_demo.processes import ProcessSet, free_port
 
 def demo_emulator_config() -> Any:
     """The default emulator configuration plus every vendor service's `demo_runs()`."""
-    from airflow_provider_cloudflows.emulator.config import EmulatorConfig
-    from airflow_provider_cloudflows.emulator.services import VENDOR_MODULES
+    from airflow_provider_cloudflows.emulator.demo import with_demo_runs
 
-    runs: list[Any] = []
-    for name in VENDOR_MODULES:
-        qualified = f"airflow_provider_cloudflows.emulator.services.{name}"
-        try:
-            module = importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:
-            if exc.name != qualified:
-                raise
-            continue
-        if demo_runs := getattr(module, "demo_runs", None):
-            runs.extend(demo_runs())
-    return EmulatorConfig(runs=runs)
+    return with_demo_runs()
 
 
 def start_emulator(procs: ProcessSet, env: Mapping[str, str], workdir: Path) -> str:

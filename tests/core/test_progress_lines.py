@@ -98,7 +98,10 @@ def test_sensor_fail_on_pause(fake, fail_on_pause):
     fake.runs["r1"] = ["HOLD"]
     sensor = FakeRunSensor(task_id="wait", run_id="r1", fail_on_pause=fail_on_pause)
     if fail_on_pause:
-        with pytest.raises(AirflowFailException, match=r"Fake fake run r1 ended in state 'HOLD' \(paused\)"):
+        with pytest.raises(
+            AirflowFailException,
+            match=r"Fake fake run r1 ended in state 'HOLD' \(paused, a failure by fail_on_pause\)",
+        ):
             sensor.poke(context())
     else:
         assert sensor.poke(context()).is_done is False

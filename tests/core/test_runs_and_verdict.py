@@ -124,6 +124,23 @@ def test_failure_message_names_run_state_error_and_failed_tasks():
     assert "extract" not in message.split("failed task runs:")[1].split(";")[0]
 
 
+@pytest.mark.parametrize(
+    ("raw", "state", "kwargs", "gloss"),
+    [
+        ("SKIP", RunState.SUCCEEDED, {"failure_states": ["SKIP"]}, "(a failure by failure_states)"),
+        ("DONE", RunState.SUCCEEDED, {"success_states": ["OK"]}, "(succeeded, not in success_states)"),
+        ("HOLD", RunState.PAUSED, {"fail_on_pause": True}, "(paused, a failure by fail_on_pause)"),
+        ("BAD", RunState.FAILED, {}, "(failed)"),
+    ],
+)
+def test_failure_message_follows_the_overrides(raw, state, kwargs, gloss):
+    run = make_run(raw, state)
+    assert judge(run, **kwargs) is Verdict.FAILED
+    message = RunWatcher("fake run", **kwargs).failure_message(run)
+    assert message.startswith(f"Fake fake run r1 ended in state {raw!r} {gloss}")
+    assert "(succeeded)" not in message
+
+
 def lines(log: mock.MagicMock) -> list[tuple[str, str]]:
     return [(name, args[0] % args[1:]) for name, args, _ in log.method_calls]
 

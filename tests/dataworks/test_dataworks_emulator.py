@@ -266,11 +266,13 @@ def test_get_operator_pushes_instance_task_instances_and_link(emulator):
     assert xcom["console_url"] == (
         "https://dataworks.data.aliyun.com/cn-shanghai/ops?defaultProjectId=10001&workflowInstanceId=4242"
     )
-    with mock.patch(
-        "airflow_provider_cloudflows.links.base.XCom.get_value", return_value=xcom["console_url"]
-    ) as get:
-        assert DataWorksWorkflowInstanceLink().get_link(op, ti_key=mock.sentinel.key) == xcom["console_url"]
-    assert get.call_args.kwargs == {"ti_key": mock.sentinel.key, "key": "console_url"}
+    key = mock.Mock(dag_id="d", task_id="read", run_id="r", map_index=-1, try_number=1)
+    with mock.patch("airflow_provider_cloudflows.links.base.XCom") as link_xcom:
+        # Airflow 2 reads it with get_value; Airflow 3 (at the end of a task) lists the key.
+        link_xcom.get_value.return_value = xcom["console_url"]
+        link_xcom.get_all.return_value = [xcom["console_url"]]
+        assert DataWorksWorkflowInstanceLink().get_link(op, ti_key=key) == xcom["console_url"]
+    assert link_xcom.mock_calls and all(c.kwargs["key"] == "console_url" for c in link_xcom.mock_calls)
 
 
 def create_op(**kwargs: Any) -> DataWorksCreateWorkflowInstancesOperator:

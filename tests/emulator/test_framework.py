@@ -506,7 +506,10 @@ def test_control_scripts_inspects_stops_and_deletes_runs(emu: EmulatorServer) ->
         f"{emu.url}/_emulator/runs", json={"vendor": "aws", "run_id": "x", "states": ["A"]}
     )
     assert bad_vendor.status_code == 422 and bad_vendor.json()["detail"][0]["loc"] == ["vendor"]
-    assert httpx.post(f"{emu.url}/_emulator/runs", content=b"[1, 2]").status_code == 422
+    not_runs = httpx.post(
+        f"{emu.url}/_emulator/runs", content=b"[1, 2]", headers={"Content-Type": "application/json"}
+    )
+    assert not_runs.status_code == 422
 
 
 def test_control_reset_clears_runs_log_faults_and_nonces(client: httpx.Client, emu: EmulatorServer) -> None:
