@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json
 
-from airflow_provider_cloudflows.errors import ClockSkewError
+from airflow_provider_cloudflows.errors import ClockSkewError, InvalidRequestError
 
 if TYPE_CHECKING:
     import httpx
@@ -33,6 +33,24 @@ class WireProtocol(ABC):
     @abstractmethod
     def decode(self, request: ApiRequest, response: httpx.Response) -> Any:
         """The answer's payload, or raise the typed error the vendor's answer means."""
+
+
+# A region as the vendors name them (cn-shanghai, ap-guangzhou, cn-shanghai-finance-1): lowercase
+# letters, digits and inner dashes. It becomes part of a host name or a signed header, so anything
+# else (`x@127.0.0.1:8080/`, a trailing newline) is refused before a request is built.
+REGION_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+def checked_region(credentials: CloudCredentials, vendor: str, *, example: str) -> str | None:
+    """The connection's region (None when unset), refused unless it is a plain region name."""
+    region = credentials.region
+    if region is None or (isinstance(region, str) and REGION_PATTERN.fullmatch(region)):
+        return region
+    raise InvalidRequestError(
+        f"region {region!r} (connection {credentials.conn_id!r} or the task's region=) is not a region "
+        f"name: use lowercase letters, digits and dashes only, e.g. {example!r}",
+        vendor=vendor,
+    )
 
 
 def json_body(response: httpx.Response) -> Any:

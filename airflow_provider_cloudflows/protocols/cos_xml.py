@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, ThrottledError
 from airflow_provider_cloudflows.protocols.base import (
     WireProtocol,
+    checked_region,
     clock_skew_error,
     json_body,
     response_preview,
@@ -25,10 +26,9 @@ if TYPE_CHECKING:
 
     from airflow_provider_cloudflows.connections.credentials import CloudCredentials
 
-# BucketName-APPID: lowercase letters, digits and dashes, then the numeric APPID. Checked before
-# the bucket becomes part of a host name.
-_BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-\d+$")
-_REGION = re.compile(r"^[a-z0-9-]+$")
+# BucketName-APPID: lowercase letters, digits and dashes, then the numeric APPID (ASCII digits).
+# Checked (whole string, no trailing newline) before the bucket becomes part of a host name.
+_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]+")
 
 
 class CosXml(WireProtocol):
@@ -50,23 +50,24 @@ class CosXml(WireProtocol):
     # -- addressing ----------------------------------------------------------------------------
 
     def check_bucket(self, credentials: CloudCredentials, bucket: str | None) -> str:
-        chosen = (bucket or "").strip()
-        if not chosen:
+        chosen = bucket or ""
+        if not chosen.strip():
             raise InvalidRequestError(
                 f"no bucket: pass bucket= or set the extra 'bucket' (BucketName-APPID) on connection "
                 f"{credentials.conn_id!r}",
                 vendor=self.vendor,
             )
-        if not _BUCKET.match(chosen):
+        if not _BUCKET.fullmatch(chosen):
             raise InvalidRequestError(
-                f"bucket {chosen!r} is not of the form BucketName-APPID (e.g. examplebucket-1250000000)",
+                f"bucket {chosen!r} is not of the form BucketName-APPID: lowercase letters, digits and "
+                "dashes, a dash, then the numeric APPID (e.g. examplebucket-1250000000)",
                 vendor=self.vendor,
             )
         return chosen
 
     def region(self, credentials: CloudCredentials) -> str:
-        region = credentials.region
-        if not region or not _REGION.match(region):
+        region = checked_region(credentials, self.vendor, example="ap-chongqing")
+        if not region:
             raise InvalidRequestError(
                 f"connection {credentials.conn_id!r} needs a region (e.g. ap-chongqing) for {self.vendor}",
                 vendor=self.vendor,
@@ -82,11 +83,21 @@ class CosXml(WireProtocol):
         Without `{bucket}` in the endpoint, requests carry (and sign) the virtual-host name as
         their Host header, exactly as the official SDK does when given an IP and port.
         """
+        # Checked in every branch: both end up in a host name (the URL's or the signed Host header).
+        bucket = self.check_bucket(credentials, bucket)
         endpoint = credentials.endpoint
         if not endpoint:
             return f"https://{self.virtual_host(credentials, bucket)}", {}
         if "{bucket}" in endpoint or "{region}" in endpoint:
-            return endpoint.format(bucket=bucket, region=credentials.region or ""), {}
+            region = self.region(credentials) if "{region}" in endpoint else ""
+            try:
+                return endpoint.format(bucket=bucket, region=region), {}
+            except (KeyError, IndexError, ValueError) as err:
+                raise InvalidRequestError(
+                    f"endpoint {endpoint!r} of connection {credentials.conn_id!r} is not a valid template: "
+                    f"only {{bucket}} and {{region}} may appear in braces ({type(err).__name__}: {err})",
+                    vendor=self.vendor,
+                ) from None
         return endpoint, {"Host": self.virtual_host(credentials, bucket)}
 
     def request(

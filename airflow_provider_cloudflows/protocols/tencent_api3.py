@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError
 from airflow_provider_cloudflows.protocols.base import (
     WireProtocol,
+    checked_region,
     clock_skew_error,
     json_body,
     response_preview,
@@ -52,7 +53,8 @@ class TencentApi3(WireProtocol):
         run_id: str | None = None,
         idempotent: bool = True,
     ) -> ApiRequest:
-        if self.region_required and not credentials.region:
+        region = checked_region(credentials, self.vendor, example="ap-guangzhou")
+        if self.region_required and not region:
             raise InvalidRequestError(
                 f"connection {credentials.conn_id!r} has no region; {self.vendor} needs one "
                 "(set the extra 'region', e.g. 'ap-guangzhou')",
@@ -64,8 +66,8 @@ class TencentApi3(WireProtocol):
             "X-TC-Action": action,
             "X-TC-Version": self.api_version,
         }
-        if credentials.region:
-            headers["X-TC-Region"] = credentials.region
+        if region:
+            headers["X-TC-Region"] = region
         # The signature covers these exact bytes, so serialize once here.
         content = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         return ApiRequest(

@@ -1,0 +1,130 @@
+"""Inputs that could send a signed request elsewhere, or ask for something other than what the user
+meant, are refused before any request; answers that never end or nest too deep end in typed errors.
+
+Against a scripted server on 127.0.0.1 (scripted_server.py) that counts every connection: a
+refused input must not even connect.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from scripted_server import ScriptedServer, Seen, scripted_server
+
+from airflow_provider_cloudflows.errors import CloudflowsError, InvalidRequestError
+from airflow_provider_cloudflows.hooks.cloud_infinite import CloudInfiniteHook
+from airflow_provider_cloudflows.hooks.dataworks import DataWorksHook
+from airflow_provider_cloudflows.hooks.ice import IceHook
+from airflow_provider_cloudflows.hooks.retry import RetryPolicy
+from airflow_provider_cloudflows.hooks.wedata import WeDataHook
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+BUCKET = "examplebucket-1250000000"
+
+
+def _connection(
+    monkeypatch: pytest.MonkeyPatch, conn_type: str, conn_id: str = "checked", **extra: Any
+) -> str:
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}",
+        json.dumps({"conn_type": conn_type, "login": "id", "password": "key", "extra": extra}),
+    )
+    return conn_id
+
+
+def _not_found(seen: Seen) -> tuple[Any, ...]:
+    return 404, b'{"Code": "NotFound", "Message": "no such run"}'
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    with scripted_server(_not_found) as running:
+        yield running
+
+
+def _get_run(hook: Any) -> Any:
+    if isinstance(hook, IceHook):
+        return hook.get_run("d0c0ffee000000000000000000000001")
+    if isinstance(hook, DataWorksHook):
+        return hook.get_run(1001)
+    if isinstance(hook, WeDataHook):
+        return hook.get_run("e-1", project_id="1")
+    return hook.get_run("i-1", bucket=BUCKET)
+
+
+# -- 1. region and bucket never reach a host name unchecked ----------------------------------------
+
+
+@pytest.mark.parametrize("hook_class", [IceHook, DataWorksHook])
+def test_an_alibaba_region_that_would_move_the_host_is_refused_before_connecting(
+    monkeypatch, server, hook_class
+) -> None:
+    conn_id = _connection(monkeypatch, "alibabacloud", region="cn-shanghai")
+    region = f"x@127.0.0.1:{server.port}/"  # https://ice.x@127.0.0.1:<port>/.aliyuncs.com/
+    hook = hook_class(conn_id, region=region, retry_policy=NO_RETRY)
+    with pytest.raises(InvalidRequestError) as caught:
+        _get_run(hook)
+    assert repr(region) in str(caught.value) and "e.g. 'cn-shanghai'" in str(caught.value)
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize(
+    "region", ["cn-shanghai\n", " cn-shanghai", "CN-SHANGHAI", "cn_shanghai", "-cn", "cn.shanghai", "cn-上海"]
+)
+def test_a_region_is_checked_as_a_whole_also_with_an_endpoint(monkeypatch, server, region) -> None:
+    conn_id = _connection(monkeypatch, "alibabacloud", region=region, endpoint=server.url)
+    with pytest.raises(InvalidRequestError, match="is not a region name"):
+        _get_run(IceHook(conn_id, retry_policy=NO_RETRY))
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize("hook_class", [WeDataHook, CloudInfiniteHook])
+def test_a_tencent_region_is_checked_before_it_becomes_a_signed_header_or_host(
+    monkeypatch, server, hook_class
+) -> None:
+    conn_id = _connection(monkeypatch, "tencentcloud", region="../x", endpoint=server.url)
+    with pytest.raises(InvalidRequestError) as caught:
+        _get_run(hook_class(conn_id, retry_policy=NO_RETRY))
+    assert "'../x'" in str(caught.value) and "e.g. 'ap-" in str(caught.value)
+    assert server.connections == 0
+
+
+def test_a_good_region_still_reaches_the_server(monkeypatch, server) -> None:
+    conn_id = _connection(monkeypatch, "tencentcloud", region="ap-guangzhou", endpoint=server.url)
+    with pytest.raises(CloudflowsError):  # the server answers 404; only the request matters
+        _get_run(WeDataHook(conn_id, retry_policy=NO_RETRY))
+    assert [s.headers["x-tc-region"] for s in server.seen] == ["ap-guangzhou"]
+
+
+def test_a_region_in_a_cloud_infinite_endpoint_template_is_checked(monkeypatch, server) -> None:
+    # Before: the template branch pasted the region unchecked, so it could name any host and port.
+    conn_id = _connection(
+        monkeypatch, "tencentcloud", region=f"127.0.0.1:{server.port}", endpoint="http://{region}"
+    )
+    with pytest.raises(InvalidRequestError, match="is not a region name"):
+        _get_run(CloudInfiniteHook(conn_id, retry_policy=NO_RETRY))
+    assert server.connections == 0
+
+
+def test_a_cloud_infinite_endpoint_template_with_region_needs_a_region(monkeypatch, server) -> None:
+    conn_id = _connection(monkeypatch, "tencentcloud", endpoint=server.url + "/{region}/{bucket}")
+    with pytest.raises(InvalidRequestError, match="needs a region"):
+        _get_run(CloudInfiniteHook(conn_id, retry_policy=NO_RETRY))
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize(
+    "bucket", [f"{BUCKET}\n", "127.0.0.1:80/x-1", "Example-1250000000", "examplebucket-١٢٥", "examplebucket"]
+)
+def test_a_bucket_is_checked_as_a_whole_in_every_branch(monkeypatch, server, bucket) -> None:
+    for endpoint in (server.url, server.url + "/{bucket}"):
+        conn_id = _connection(monkeypatch, "tencentcloud", region="ap-chongqing", endpoint=endpoint)
+        hook = CloudInfiniteHook(conn_id, retry_policy=NO_RETRY)
+        with pytest.raises(InvalidRequestError, match="BucketName-APPID"):
+            hook.get_run("i-1", bucket=bucket)
+        with pytest.raises(InvalidRequestError, match="BucketName-APPID"):
+            hook.protocol.base(hook.credentials, bucket)
+    assert server.connections == 0
