@@ -6,6 +6,7 @@ CI speaks the COS XML protocol (protocols/cos_xml.py), not API 3.0: requests go 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,11 @@ REPEATED_ELEMENTS = ("WorkflowExecutionList", "WorkflowExecution", "Tasks")
 CONSOLE = "https://console.cloud.tencent.com/ci/bucket"
 MAX_PAGE_SIZE = 100
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # what the list API's startCreationTime/endCreationTime take
+
+# What a RunId may hold: CI issues `i` and 32 hex digits; letters, digits, `-` and `_` are allowed
+# so an id format change still reads. Anything else (`.`, `..`, `/`, `?`, `%`, spaces) would
+# turn the path into another API (`/workflowexecution/..` is `GET /`), so it is refused.
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 ACTION_GET = "DescribeMediaWorkflowExecution"
 ACTION_LIST = "DescribeMediaWorkflowExecutions"
@@ -137,7 +143,7 @@ class CloudInfiniteHook(CloudflowsHook):
         """DescribeMediaWorkflowExecution: the execution with one task run per node (JobId each)."""
         from airflow_provider_cloudflows.models.cloud_infinite import run_from_describe
 
-        run_id = _required("run_id", run_id, self.vendor)
+        run_id = check_run_id(run_id)
         bucket = self.bucket_for(bucket)
         payload = yield self.request(
             "GET",
@@ -285,6 +291,21 @@ class CloudInfiniteHook(CloudflowsHook):
             query.append(("workflowId", run.workflow_id))
         query.append(("runId", run.run_id))
         return CONSOLE + "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query)
+
+
+def check_run_id(value: Any) -> str:
+    """A RunId as CI issues it (e.g. i166ee19017b011eda8a5525400c540df), refused before any request."""
+    _required("run_id", value, VENDOR)
+    run_id = str(value)  # not stripped: a RunId with spaces or a newline is not one CI issued
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        raise InvalidRequestError(
+            f"run_id {value!r} is not a Cloud Infinite RunId: RunIds are letters, digits, '-' and '_' "
+            "(e.g. i166ee19017b011eda8a5525400c540df); pass the RunId TriggerWorkflow or the console "
+            "gave, or workflow_id and object_key to wait by object key",
+            vendor=VENDOR,
+            run_id=run_id,
+        )
+    return run_id
 
 
 def _required(name: str, value: Any, vendor: str) -> str:

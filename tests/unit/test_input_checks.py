@@ -128,3 +128,46 @@ def test_a_bucket_is_checked_as_a_whole_in_every_branch(monkeypatch, server, buc
         with pytest.raises(InvalidRequestError, match="BucketName-APPID"):
             hook.protocol.base(hook.credentials, bucket)
     assert server.connections == 0
+
+
+# -- 2. Cloud Infinite RunIds stay one path segment ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "run_id", [".", "..", "a/..", "../x", "i 1", "i\n", "i%2e", "i?x=1", "i#", "\uff491"]
+)
+def test_a_cloud_infinite_run_id_that_is_not_one_plain_segment_is_refused(
+    monkeypatch, server, run_id
+) -> None:
+    conn_id = _connection(monkeypatch, "tencentcloud", region="ap-chongqing", endpoint=server.url)
+    with pytest.raises(InvalidRequestError) as caught:
+        CloudInfiniteHook(conn_id, retry_policy=NO_RETRY).get_run(run_id, bucket=BUCKET)
+    assert repr(run_id) in str(caught.value) and "not a Cloud Infinite RunId" in str(caught.value)
+    assert server.connections == 0
+
+
+def test_a_cloud_infinite_run_id_as_issued_is_requested_as_one_segment(monkeypatch, server) -> None:
+    conn_id = _connection(monkeypatch, "tencentcloud", region="ap-chongqing", endpoint=server.url)
+    with pytest.raises(CloudflowsError):  # the server answers 404
+        CloudInfiniteHook(conn_id, retry_policy=NO_RETRY).get_run(
+            "i166ee19017b011eda8a5525400c540df", bucket=BUCKET
+        )
+    assert [s.target for s in server.seen] == ["/workflowexecution/i166ee19017b011eda8a5525400c540df"]
+
+
+# -- 4. messages name the argument the user wrote -------------------------------------------------------
+
+
+def test_a_cloud_infinite_run_id_that_renders_empty_says_so(monkeypatch, server) -> None:
+    from airflow_provider_cloudflows.sensors.cloud_infinite import CloudInfiniteWorkflowExecutionSensor
+
+    conn_id = _connection(monkeypatch, "tencentcloud", region="ap-chongqing", endpoint=server.url)
+    sensor = CloudInfiniteWorkflowExecutionSensor(
+        task_id="wait", run_id="{{ ti.xcom_pull('start') }}", bucket=BUCKET, tencentcloud_conn_id=conn_id
+    )
+    sensor.run_id = ""  # what Airflow's rendering sets when the template renders empty
+    with pytest.raises(InvalidRequestError, match="run_id is empty"):
+        sensor.poke({})
+    assert server.connections == 0
+    with pytest.raises(ValueError, match="run_id is empty"):
+        CloudInfiniteWorkflowExecutionSensor(task_id="wait2", run_id=" ", bucket=BUCKET)
