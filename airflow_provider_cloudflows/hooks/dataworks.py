@@ -8,6 +8,7 @@ every page of `ListTaskInstances` (POST form body). Instances are started with t
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -53,14 +54,20 @@ DATAWORKS_REGION_HOSTS = dict.fromkeys(
 TaskRunsWanted = bool | Collection[str]
 
 
+# DataWorks ids are Java longs.
+MAX_ID = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]+")
+
+
 def parse_instance_id(value: Any, what: str = "workflow instance id") -> int:
-    """DataWorks ids are integers; templates render them as text, so accept digit strings too."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    """DataWorks ids are positive integers; templates render them as text, so accept ASCII digit
+    strings too - exactly digits: no spaces, signs, underscores or other scripts' digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
+    if isinstance(value, str) and _DIGITS.fullmatch(value) and 0 < int(value) <= MAX_ID:
         return int(value)
     raise InvalidRequestError(
-        f"a DataWorks {what} is a positive integer, got {value!r}",
+        f"a DataWorks {what} is a positive integer (ASCII digits only, e.g. 1001), got {value!r}",
         vendor=DATAWORKS_VENDOR,
     )
 

@@ -171,3 +171,36 @@ def test_a_cloud_infinite_run_id_that_renders_empty_says_so(monkeypatch, server)
     assert server.connections == 0
     with pytest.raises(ValueError, match="run_id is empty"):
         CloudInfiniteWorkflowExecutionSensor(task_id="wait2", run_id=" ", bucket=BUCKET)
+
+
+# -- 3. DataWorks ids and the connection's type ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("instance_id", [" 1001 ", "1001\n", "\u0661\u0660\u0660\u0661", "+1001", "1_001"])
+def test_a_dataworks_id_is_ascii_digits_only(monkeypatch, server, instance_id) -> None:
+    conn_id = _connection(monkeypatch, "alibabacloud", region="cn-shanghai", endpoint=server.url)
+    with pytest.raises(InvalidRequestError, match="ASCII digits only"):
+        DataWorksHook(conn_id, retry_policy=NO_RETRY).get_run(instance_id)
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize(
+    ("hook_class", "conn_type", "wanted"),
+    [
+        (WeDataHook, "alibabacloud", "tencentcloud"),
+        (CloudInfiniteHook, "alibabacloud", "tencentcloud"),
+        (IceHook, "tencentcloud", "alibabacloud"),
+        (DataWorksHook, "tencentcloud", "alibabacloud"),
+    ],
+)
+def test_the_other_clouds_connection_type_is_named_before_any_request(
+    monkeypatch, server, hook_class, conn_type, wanted
+) -> None:
+    conn_id = _connection(monkeypatch, conn_type, region="ap-guangzhou", endpoint=server.url, bucket=BUCKET)
+    with pytest.raises(InvalidRequestError) as caught:
+        _get_run(hook_class(conn_id, retry_policy=NO_RETRY))
+    message = str(caught.value)
+    assert f"is of type {conn_type!r}" in message and f"needs a {wanted!r} connection" in message
+    assert server.connections == 0
+    ok, text = hook_class(conn_id, retry_policy=NO_RETRY).test_connection()
+    assert not ok and f"needs a {wanted!r} connection" in text
