@@ -101,7 +101,8 @@ class IceHook(CloudflowsHook):
             raise InvalidRequestError(
                 f"GetWorkflowTask takes only the task id, not {sorted(params)}", vendor=self.vendor
             )
-        task_id = _require_text(run_id, "task_id")
+        # Named as the sensor and operators name it: `task_id` is Airflow's own argument.
+        task_id = _require_text(run_id, "workflow_task_id (the ICE TaskId)")
         body = yield self.protocol.request(
             self.credentials, GET_WORKFLOW_TASK, query={"TaskId": task_id}, run_id=task_id
         )

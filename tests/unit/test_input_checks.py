@@ -204,3 +204,19 @@ def test_the_other_clouds_connection_type_is_named_before_any_request(
     assert server.connections == 0
     ok, text = hook_class(conn_id, retry_policy=NO_RETRY).test_connection()
     assert not ok and f"needs a {wanted!r} connection" in text
+
+
+@pytest.mark.parametrize("workflow_task_id", ["", "  ", None])
+def test_an_empty_ice_workflow_task_id_is_named_as_the_user_wrote_it(
+    monkeypatch, server, workflow_task_id
+) -> None:
+    from airflow_provider_cloudflows.sensors.ice import IceWorkflowTaskSensor
+
+    conn_id = _connection(monkeypatch, "alibabacloud", region="cn-shanghai", endpoint=server.url)
+    with pytest.raises(InvalidRequestError, match=r"workflow_task_id \(the ICE TaskId\) must not be empty"):
+        IceHook(conn_id, retry_policy=NO_RETRY).get_run(workflow_task_id)
+    sensor = IceWorkflowTaskSensor(task_id="wait", workflow_task_id="t", alibabacloud_conn_id=conn_id)
+    sensor.workflow_task_id = workflow_task_id  # as a template that renders empty leaves it
+    with pytest.raises(InvalidRequestError, match="workflow_task_id"):
+        sensor.poke({})
+    assert server.connections == 0
