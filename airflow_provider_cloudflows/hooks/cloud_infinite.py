@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError
+from airflow_provider_cloudflows.errors import InvalidRequestError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
 from airflow_provider_cloudflows.hooks.operations import (
     Page,
@@ -21,6 +21,7 @@ from airflow_provider_cloudflows.hooks.operations import (
     sync_and_async,
     sync_and_async_pages,
 )
+from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.cos_xml import CosXml
 from airflow_provider_cloudflows.protocols.request import Operation
@@ -61,12 +62,13 @@ def format_ci_time(value: datetime | str | None) -> str | None:
 
 @dataclass
 class _Pager:
-    """Where a listing is: the query of the next page, the tokens seen, how many runs are still wanted."""
+    """Where a listing is: the query of the next page, how many runs are still wanted, and the
+    guard that ends it on a repeated token, a page of runs already seen or the page bound."""
 
     query: dict[str, str]
     limit: int | None
+    guard: PageGuard
     yielded: int = 0
-    seen_tokens: set[str] = field(default_factory=set)
 
     def take(self, runs: list[WorkflowRun]) -> list[WorkflowRun]:
         if self.limit is not None:
@@ -78,19 +80,14 @@ class _Pager:
         """Move to the next page; False when the listing is complete.
 
         The docs do not say whether the last page has an empty NextToken or is a short page, so
-        either ends the listing. A token seen before would loop forever, so it is an error.
+        either ends the listing. A token seen before would loop forever, so it ends it too.
         """
         if self.limit is not None and self.yielded >= self.limit:
             return False
         if not next_token or page_len < int(self.query["size"]):
             return False
-        if next_token in self.seen_tokens:
-            raise InvalidResponseError(
-                f"NextToken {next_token!r} was returned twice; the listing would never end",
-                vendor=VENDOR,
-                action=ACTION_LIST,
-            )
-        self.seen_tokens.add(next_token)
+        if not self.guard.more(next_token):
+            return False
         self.query["nextToken"] = next_token
         return True
 
@@ -216,13 +213,13 @@ class CloudInfiniteHook(CloudflowsHook):
         ):
             if value is not None:
                 query[key] = value
-        pager = _Pager(query=query, limit=limit)
+        pager = _Pager(query=query, limit=limit, guard=PageGuard(self.log, self.vendor, ACTION_LIST))
         while True:
             payload = yield self.request(
                 "GET", "/workflowexecution", list(pager.query.items()), action=ACTION_LIST, bucket=bucket
             )
             runs, token = runs_from_list(payload, bucket=bucket, action=ACTION_LIST)
-            yield Page(pager.take(runs))
+            yield Page(pager.take(pager.guard.fresh(runs, lambda run: run.run_id)))
             if not pager.advance(len(runs), token):
                 return
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from airflow_provider_cloudflows.errors import InvalidRequestError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
 from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.alibaba_rpc import AlibabaRpc
 from airflow_provider_cloudflows.protocols.request import Operation
@@ -169,18 +170,20 @@ class IceHook(CloudflowsHook):
             workflow_id, workflow_name, key_text, start_of_create_time, end_of_create_time, max_results
         )
         runs: list[WorkflowRun] = []
-        seen_tokens: set[str] = set()
+        guard = PageGuard(self.log, self.vendor, LIST_WORKFLOW_TASKS)
         while True:
             body = self.call(self.request(LIST_WORKFLOW_TASKS, query=query))
             page = parse(ListWorkflowTasksResponse, body, action=LIST_WORKFLOW_TASKS)
-            runs += [to_workflow_run(task, request_id=page.RequestId) for task in page.TaskList]
+            tasks = guard.fresh(page.TaskList, lambda task: task.TaskId)
+            runs += [to_workflow_run(task, request_id=page.RequestId) for task in tasks]
             if limit is not None and len(runs) >= limit:
                 return runs[:limit]
             token = page.NextToken
-            # An empty page or a token seen before would loop forever: stop there.
-            if not token or not page.TaskList or token in seen_tokens:
+            if not token or not page.TaskList:
                 return runs
-            seen_tokens.add(token)
+            # A token seen before, a page of tasks already seen or the page bound ends it too.
+            if not guard.more(token):
+                return runs
             query = {**query, "NextToken": token}
 
     # -- links, connection test -----------------------------------------------------------------------

@@ -220,3 +220,104 @@ def test_an_empty_ice_workflow_task_id_is_named_as_the_user_wrote_it(
     with pytest.raises(InvalidRequestError, match="workflow_task_id"):
         sensor.poke({})
     assert server.connections == 0
+
+
+# -- 5. listings always end ----------------------------------------------------------------------------
+
+
+def _json(body: Any) -> tuple[Any, ...]:
+    return 200, json.dumps(body).encode(), {"Content-Type": "application/json"}
+
+
+def _logged(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> str:
+    return capsys.readouterr().out + capsys.readouterr().err + caplog.text
+
+
+def _counted(answer: Any) -> Any:
+    """An answer that also knows how many requests it served (its `n`-th call gets `n`)."""
+    calls = {"n": 0}
+
+    def counted(seen: Seen) -> tuple[Any, ...]:
+        calls["n"] += 1
+        return answer(seen, calls["n"])
+
+    return counted
+
+
+def test_dataworks_task_paging_ends_when_a_page_repeats(monkeypatch, capsys, caplog) -> None:
+    def answer(seen: Seen, n: int) -> tuple[Any, ...]:
+        if seen.headers.get("x-acs-action") == "GetWorkflowInstance":
+            instance = {"Id": 1001, "Status": "Success", "BizDate": 1700000000000, "ProjectId": 7}
+            return _json({"RequestId": "r", "WorkflowInstance": instance})
+        # Always page one again, and always "more to come".
+        page = {"TaskInstances": [{"Id": 1, "Status": "Success"}], "PageSize": 1, "TotalCount": 30}
+        return _json({"RequestId": "r", "PagingInfo": page})
+
+    with scripted_server(_counted(answer)) as server:
+        conn_id = _connection(monkeypatch, "alibabacloud", region="cn-shanghai", endpoint=server.url)
+        run = DataWorksHook(conn_id, task_page_size=1, retry_policy=NO_RETRY).get_run(1001)
+    assert len(run.task_runs) == 1
+    assert len(server.seen) == 3  # the instance, page 1, page 2 (nothing new: the end)
+    assert "ListTaskInstances listing stopped early" in _logged(capsys, caplog)
+
+
+def test_wedata_list_runs_ends_when_a_page_repeats(monkeypatch, capsys, caplog) -> None:
+    def answer(seen: Seen, n: int) -> tuple[Any, ...]:
+        data = {"Items": [{"ExecutionId": "e-1"}], "TotalCount": 30, "TotalPageNumber": 30}
+        return _json({"Response": {"RequestId": "r", "Data": data}})
+
+    with scripted_server(_counted(answer)) as server:
+        conn_id = _connection(monkeypatch, "tencentcloud", region="ap-guangzhou", endpoint=server.url)
+        runs = WeDataHook(conn_id, retry_policy=NO_RETRY).list_runs("1", page_size=1)
+    assert [r.ExecutionId for r in runs] == ["e-1"]
+    assert len(server.seen) == 2
+    assert "ListTriggerWorkflowRuns listing stopped early" in _logged(capsys, caplog)
+
+
+def test_ice_list_runs_ends_when_new_tokens_bring_no_new_tasks(monkeypatch, capsys, caplog) -> None:
+    def answer(seen: Seen, n: int) -> tuple[Any, ...]:
+        task = {"TaskId": "t-1", "Status": "Succeed"}  # the server itself ends after 30 pages
+        return _json({"RequestId": "r", "TaskList": [task] if n <= 30 else [], "NextToken": f"token-{n}"})
+
+    with scripted_server(_counted(answer)) as server:
+        conn_id = _connection(monkeypatch, "alibabacloud", region="cn-shanghai", endpoint=server.url)
+        runs = IceHook(conn_id, retry_policy=NO_RETRY).list_runs()
+    assert [r.run_id for r in runs] == ["t-1"]
+    assert len(server.seen) == 2
+    assert "no new ids" in _logged(capsys, caplog)
+
+
+def test_cloud_infinite_list_runs_ends_when_new_tokens_bring_no_new_runs(monkeypatch, capsys, caplog) -> None:
+    def answer(seen: Seen, n: int) -> tuple[Any, ...]:
+        items = "".join(
+            f"<WorkflowExecutionList><RunId>{i}</RunId><State>Success</State></WorkflowExecutionList>"
+            for i in ("i1", "i2")
+        )
+        token = f"token-{n}" if n <= 30 else ""  # the server itself ends after 30 pages
+        body = f"<Response>{items}<NextToken>{token}</NextToken></Response>"
+        return 200, body.encode(), {"Content-Type": "application/xml"}
+
+    with scripted_server(_counted(answer)) as server:
+        conn_id = _connection(monkeypatch, "tencentcloud", region="ap-chongqing", endpoint=server.url)
+        hook = CloudInfiniteHook(conn_id, retry_policy=NO_RETRY)
+        runs = list(hook.list_runs("w-1", size=2, bucket=BUCKET))
+    assert [r.run_id for r in runs] == ["i1", "i2"]
+    assert len(server.seen) == 2
+    assert "no new ids" in _logged(capsys, caplog)
+
+
+def test_a_listing_reads_at_most_the_maximum_page_count(monkeypatch, capsys, caplog) -> None:
+    from airflow_provider_cloudflows.hooks import paging
+
+    monkeypatch.setattr(paging, "MAX_PAGES", 5, raising=False)
+
+    def answer(seen: Seen, n: int) -> tuple[Any, ...]:
+        # New tasks and tokens on every page; the server itself ends after 40 pages.
+        tasks = [{"TaskId": f"t-{n}", "Status": "Succeed"}] if n <= 40 else []
+        return _json({"RequestId": "r", "TaskList": tasks, "NextToken": f"token-{n}"})
+
+    with scripted_server(_counted(answer)) as server:
+        conn_id = _connection(monkeypatch, "alibabacloud", region="cn-shanghai", endpoint=server.url)
+        runs = IceHook(conn_id, retry_policy=NO_RETRY).list_runs()
+    assert len(runs) == 5 and len(server.seen) == 5
+    assert "maximum of 5 pages" in _logged(capsys, caplog)
