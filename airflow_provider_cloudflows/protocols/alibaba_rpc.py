@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, ThrottledError
 from airflow_provider_cloudflows.protocols.base import (
+    NestingTooDeepError,
     WireProtocol,
     checked_region,
     json_body,
@@ -101,14 +102,17 @@ class AlibabaRpc(WireProtocol):
         )
 
     def decode(self, request: ApiRequest, response: httpx.Response) -> dict[str, Any]:
+        too_deep: NestingTooDeepError | None = None
         try:
             body = json_body(response)
-        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
+        except NestingTooDeepError as err:
+            body, too_deep = None, err
+        except ValueError:
             body = None
         if response.is_success:
             if not isinstance(body, dict):
                 raise InvalidResponseError(
-                    f"expected a JSON object, got {response_preview(response)}",
+                    f"expected a JSON object, got {too_deep or response_preview(response)}",
                     vendor=self.vendor,
                     action=request.action,
                     http_status=response.status_code,

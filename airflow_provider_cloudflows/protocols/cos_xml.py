@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, ThrottledError
 from airflow_provider_cloudflows.protocols.base import (
+    NestingTooDeepError,
     WireProtocol,
+    check_nesting,
     checked_region,
     clock_skew_error,
     json_body,
@@ -139,7 +141,10 @@ class CosXml(WireProtocol):
             "request_id": request_id,
         }
         if 200 <= response.status_code < 300:
-            body = self.parse_xml(response.content)
+            try:
+                body = self.parse_xml(response.content)
+            except NestingTooDeepError as err:
+                raise InvalidResponseError(f"expected an XML <Response>; {err}", **base) from None
             envelope = body.get("Response") if isinstance(body, dict) else None
             if not isinstance(envelope, dict):
                 raise InvalidResponseError(
@@ -162,23 +167,29 @@ class CosXml(WireProtocol):
         raise error_class(text, **base)
 
     def parse_xml(self, content: bytes) -> Any:
+        """The parsed XML, None when it is not XML; NestingTooDeepError when it nests too deep to
+        be kept (a run that cannot be serialized would fail only when pushed to XCom)."""
         import xmltodict  # here, not at module level: DAG files importing the sensor never parse XML
 
         try:
-            return xmltodict.parse(content, force_list=self.force_list) if content.strip() else None
+            parsed = xmltodict.parse(content, force_list=self.force_list) if content.strip() else None
         except Exception:  # expat errors and anything else a cut or garbled body produces
             return None
+        return check_nesting(parsed, "the XML answer")
 
     def _error_fields(self, response: httpx.Response) -> tuple[str | None, str | None, str | None]:
         """(Code, Message, RequestId) of an `<Error>` body; JSON bodies are read too, as the SDK does."""
         error: Any = None
-        body = self.parse_xml(response.content)
+        try:
+            body = self.parse_xml(response.content)
+        except NestingTooDeepError:
+            body = None
         if isinstance(body, dict):
             error = body.get("Error") or body.get("Response")
         if error is None:
             try:
                 data = json_body(response)
-            except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
+            except ValueError:  # not JSON, or nested too deep
                 data = None
             if isinstance(data, dict):
                 error = data.get("Error", data)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError
 from airflow_provider_cloudflows.protocols.base import (
+    NestingTooDeepError,
     WireProtocol,
     checked_region,
     clock_skew_error,
@@ -94,7 +95,9 @@ class TencentApi3(WireProtocol):
             )
         try:
             envelope = json_body(response)["Response"]
-        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested too deep
+        except NestingTooDeepError as err:
+            raise InvalidResponseError(f"expected a JSON {{'Response': ...}} body; {err}", **base) from None
+        except (ValueError, KeyError, TypeError):
             raise InvalidResponseError(
                 f"expected a JSON {{'Response': ...}} body, got {response_preview(response)}", **base
             ) from None

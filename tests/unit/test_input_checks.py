@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from scripted_server import ScriptedServer, Seen, scripted_server
 
-from airflow_provider_cloudflows.errors import CloudflowsError, InvalidRequestError
+from airflow_provider_cloudflows.errors import CloudflowsError, InvalidRequestError, InvalidResponseError
 from airflow_provider_cloudflows.hooks.cloud_infinite import CloudInfiniteHook
 from airflow_provider_cloudflows.hooks.dataworks import DataWorksHook
 from airflow_provider_cloudflows.hooks.ice import IceHook
@@ -321,3 +321,57 @@ def test_a_listing_reads_at_most_the_maximum_page_count(monkeypatch, capsys, cap
         runs = IceHook(conn_id, retry_policy=NO_RETRY).list_runs()
     assert len(runs) == 5 and len(server.seen) == 5
     assert "maximum of 5 pages" in _logged(capsys, caplog)
+
+
+# -- 6. answers nested too deep are typed errors at the hook, never a failure at XCom -------------------
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _deep_answer(hook_class: type, depth: int) -> bytes:
+    deep = _deep(depth)
+    if hook_class is IceHook:
+        return f'{{"RequestId":"r","WorkflowTask":{{"TaskId":"t","Status":"Succeed","X":{deep}}}}}'.encode()
+    if hook_class is DataWorksHook:
+        return f'{{"RequestId":"r","WorkflowInstance":{{"Id":1001,"Status":"Running","X":{deep}}}}}'.encode()
+    if hook_class is WeDataHook:
+        return f'{{"Response":{{"RequestId":"r","Data":{{"X":{deep}}}}}}}'.encode()
+    inner = "<a>" * depth + "x" + "</a>" * depth
+    return (
+        "<Response><WorkflowExecution><RunId>i1</RunId><State>Success</State><WorkflowId>w</WorkflowId>"
+        f"<X>{inner}</X></WorkflowExecution></Response>"
+    ).encode()
+
+
+@pytest.mark.parametrize("depth", [230, 300, 5000])
+@pytest.mark.parametrize("hook_class", [IceHook, DataWorksHook, WeDataHook, CloudInfiniteHook])
+def test_an_answer_nested_too_deep_is_an_invalid_response(monkeypatch, hook_class, depth) -> None:
+    body = _deep_answer(hook_class, depth)
+    with scripted_server(lambda seen: (200, body)) as server:
+        conn_type = "alibabacloud" if hook_class in (IceHook, DataWorksHook) else "tencentcloud"
+        conn_id = _connection(monkeypatch, conn_type, region="cn-shanghai", endpoint=server.url)
+        with pytest.raises(InvalidResponseError, match="nested deeper than 200 levels"):
+            _get_run(hook_class(conn_id, retry_policy=NO_RETRY))
+    assert len(server.seen) == 1
+
+
+@pytest.mark.parametrize("hook_class", [IceHook, DataWorksHook, CloudInfiniteHook])
+def test_an_answer_nested_within_the_bound_is_read_and_can_be_dumped(monkeypatch, hook_class) -> None:
+    body = _deep_answer(hook_class, 150)
+    with scripted_server(lambda seen: (200, body)) as server:
+        conn_type = "alibabacloud" if hook_class in (IceHook, DataWorksHook) else "tencentcloud"
+        conn_id = _connection(monkeypatch, conn_type, region="cn-shanghai", endpoint=server.url)
+        hook = hook_class(conn_id, retry_policy=NO_RETRY)
+        run = hook.get_run(1001, with_task_runs=False) if hook_class is DataWorksHook else _get_run(hook)
+    json.dumps(run.model_dump(mode="json"))
+
+
+def test_an_ice_json_text_field_nested_too_deep_stays_text_and_the_run_can_be_dumped(monkeypatch) -> None:
+    task = {"TaskId": "t", "Status": "Succeed", "ActivityResults": _deep(300), "UserData": _deep(230)}
+    body = json.dumps({"RequestId": "r", "WorkflowTask": task}).encode()
+    with scripted_server(lambda seen: (200, body)) as server:
+        conn_id = _connection(monkeypatch, "alibabacloud", region="cn-shanghai", endpoint=server.url)
+        run = IceHook(conn_id, retry_policy=NO_RETRY).get_run("t")
+    json.dumps(run.model_dump(mode="json"))
