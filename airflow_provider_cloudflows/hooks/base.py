@@ -133,6 +133,7 @@ class CloudflowsHook(BaseHook):
     # -- connection ---------------------------------------------------------------------------
 
     def _read(self, conn: Any, extras: dict[str, Any]) -> CloudCredentials:
+        self._check_conn_type(getattr(conn, "conn_type", None))
         return read_credentials(
             self.conn_id,
             conn,
@@ -140,6 +141,23 @@ class CloudflowsHook(BaseHook):
             vendor=self.vendor,
             region=self._region_override,
             endpoint=self._endpoint_override,
+        )
+
+    def _check_conn_type(self, actual: str | None) -> None:
+        """Refuse the other cloud's connection type: its keys would only earn InvalidAccessKeyId.
+
+        Only the types this package declares are compared; a connection of any other type (a
+        generic one, a test's own) is read as before.
+        """
+        if actual == self.conn_type or actual not in CONNECTION_TYPES:
+            return
+        wanted = CONNECTION_TYPES.get(self.conn_type)
+        raise InvalidRequestError(
+            f"connection {self.conn_id!r} is of type {actual!r} ({CONNECTION_TYPES[actual].name} keys), "
+            f"but {self.vendor} needs a {self.conn_type!r} connection"
+            + (f" ({wanted.name} keys)" if wanted else "")
+            + f": point {self.conn_name_attr} at a {self.conn_type!r} connection, or change this one's type",
+            vendor=self.vendor,
         )
 
     @property

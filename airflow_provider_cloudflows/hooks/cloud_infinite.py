@@ -6,13 +6,14 @@ CI speaks the COS XML protocol (protocols/cos_xml.py), not API 3.0: requests go 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError
+from airflow_provider_cloudflows.errors import InvalidRequestError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
 from airflow_provider_cloudflows.hooks.operations import (
     Page,
@@ -20,6 +21,7 @@ from airflow_provider_cloudflows.hooks.operations import (
     sync_and_async,
     sync_and_async_pages,
 )
+from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.cos_xml import CosXml
 from airflow_provider_cloudflows.protocols.request import Operation
@@ -33,6 +35,11 @@ REPEATED_ELEMENTS = ("WorkflowExecutionList", "WorkflowExecution", "Tasks")
 CONSOLE = "https://console.cloud.tencent.com/ci/bucket"
 MAX_PAGE_SIZE = 100
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # what the list API's startCreationTime/endCreationTime take
+
+# What a RunId may hold: CI issues `i` and 32 hex digits; letters, digits, `-` and `_` are allowed
+# so an id format change still reads. Anything else (`.`, `..`, `/`, `?`, `%`, spaces) would
+# turn the path into another API (`/workflowexecution/..` is `GET /`), so it is refused.
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 ACTION_GET = "DescribeMediaWorkflowExecution"
 ACTION_LIST = "DescribeMediaWorkflowExecutions"
@@ -55,12 +62,13 @@ def format_ci_time(value: datetime | str | None) -> str | None:
 
 @dataclass
 class _Pager:
-    """Where a listing is: the query of the next page, the tokens seen, how many runs are still wanted."""
+    """Where a listing is: the query of the next page, how many runs are still wanted, and the
+    guard that ends it on a repeated token, a page of runs already seen or the page bound."""
 
     query: dict[str, str]
     limit: int | None
+    guard: PageGuard
     yielded: int = 0
-    seen_tokens: set[str] = field(default_factory=set)
 
     def take(self, runs: list[WorkflowRun]) -> list[WorkflowRun]:
         if self.limit is not None:
@@ -72,19 +80,14 @@ class _Pager:
         """Move to the next page; False when the listing is complete.
 
         The docs do not say whether the last page has an empty NextToken or is a short page, so
-        either ends the listing. A token seen before would loop forever, so it is an error.
+        either ends the listing. A token seen before would loop forever, so it ends it too.
         """
         if self.limit is not None and self.yielded >= self.limit:
             return False
         if not next_token or page_len < int(self.query["size"]):
             return False
-        if next_token in self.seen_tokens:
-            raise InvalidResponseError(
-                f"NextToken {next_token!r} was returned twice; the listing would never end",
-                vendor=VENDOR,
-                action=ACTION_LIST,
-            )
-        self.seen_tokens.add(next_token)
+        if not self.guard.more(next_token):
+            return False
         self.query["nextToken"] = next_token
         return True
 
@@ -137,7 +140,7 @@ class CloudInfiniteHook(CloudflowsHook):
         """DescribeMediaWorkflowExecution: the execution with one task run per node (JobId each)."""
         from airflow_provider_cloudflows.models.cloud_infinite import run_from_describe
 
-        run_id = _required("run_id", run_id, self.vendor)
+        run_id = check_run_id(run_id)
         bucket = self.bucket_for(bucket)
         payload = yield self.request(
             "GET",
@@ -210,13 +213,13 @@ class CloudInfiniteHook(CloudflowsHook):
         ):
             if value is not None:
                 query[key] = value
-        pager = _Pager(query=query, limit=limit)
+        pager = _Pager(query=query, limit=limit, guard=PageGuard(self.log, self.vendor, ACTION_LIST))
         while True:
             payload = yield self.request(
                 "GET", "/workflowexecution", list(pager.query.items()), action=ACTION_LIST, bucket=bucket
             )
             runs, token = runs_from_list(payload, bucket=bucket, action=ACTION_LIST)
-            yield Page(pager.take(runs))
+            yield Page(pager.take(pager.guard.fresh(runs, lambda run: run.run_id)))
             if not pager.advance(len(runs), token):
                 return
 
@@ -285,6 +288,21 @@ class CloudInfiniteHook(CloudflowsHook):
             query.append(("workflowId", run.workflow_id))
         query.append(("runId", run.run_id))
         return CONSOLE + "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query)
+
+
+def check_run_id(value: Any) -> str:
+    """A RunId as CI issues it (e.g. i166ee19017b011eda8a5525400c540df), refused before any request."""
+    _required("run_id", value, VENDOR)
+    run_id = str(value)  # not stripped: a RunId with spaces or a newline is not one CI issued
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        raise InvalidRequestError(
+            f"run_id {value!r} is not a Cloud Infinite RunId: RunIds are letters, digits, '-' and '_' "
+            "(e.g. i166ee19017b011eda8a5525400c540df); pass the RunId TriggerWorkflow or the console "
+            "gave, or workflow_id and object_key to wait by object key",
+            vendor=VENDOR,
+            run_id=run_id,
+        )
+    return run_id
 
 
 def _required(name: str, value: Any, vendor: str) -> str:

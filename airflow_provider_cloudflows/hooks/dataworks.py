@@ -8,6 +8,7 @@ every page of `ListTaskInstances` (POST form body). Instances are started with t
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_cloudflows.errors import InvalidRequestError, VendorApiError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
 from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.alibaba_rpc import AlibabaRpc
 from airflow_provider_cloudflows.protocols.request import Operation
@@ -53,14 +55,21 @@ DATAWORKS_REGION_HOSTS = dict.fromkeys(
 TaskRunsWanted = bool | Collection[str]
 
 
+# DataWorks ids are Java longs.
+MAX_ID = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]+")
+
+
 def parse_instance_id(value: Any, what: str = "workflow instance id") -> int:
-    """DataWorks ids are integers; templates render them as text, so accept digit strings too."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    """DataWorks ids are positive integers; templates render them as text, so accept ASCII digit
+    strings too - exactly digits: no spaces, signs, underscores or other scripts' digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
+    if isinstance(value, str) and _DIGITS.fullmatch(value) and 0 < int(value) <= MAX_ID:
         return int(value)
     raise InvalidRequestError(
-        f"a DataWorks {what} is a positive integer, got {value!r}",
+        f"a DataWorks {what} is a positive integer, got {value!r}: write it in ASCII digits only, "
+        "without spaces or a sign (e.g. 1001)",
         vendor=DATAWORKS_VENDOR,
     )
 
@@ -160,6 +169,7 @@ class DataWorksHook(CloudflowsHook):
             "PageSize": self.task_page_size,
         }
         tasks: dict[int, TaskInstance] = {}
+        guard = PageGuard(self.log, self.vendor, "ListTaskInstances")
         page_number = 1
         while True:
             payload = yield self.request(
@@ -168,10 +178,13 @@ class DataWorksHook(CloudflowsHook):
             page = parse(
                 ListTaskInstancesResponse, payload, action="ListTaskInstances", run_id=run_id
             ).PagingInfo
-            for task in page.TaskInstances:
-                tasks.setdefault(task.Id, task)
+            for task in guard.fresh(page.TaskInstances, lambda task: task.Id):
+                tasks[task.Id] = task
             page_size = page.PageSize or self.task_page_size
             if not page.TaskInstances or page_number * page_size >= (page.TotalCount or 0):
+                return list(tasks.values())
+            # A server that repeats its page (or a TotalCount that never comes) ends here.
+            if not guard.more():
                 return list(tasks.values())
             page_number += 1
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from airflow_provider_cloudflows.errors import InvalidRequestError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
 from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.alibaba_rpc import AlibabaRpc
 from airflow_provider_cloudflows.protocols.request import Operation
@@ -101,7 +102,8 @@ class IceHook(CloudflowsHook):
             raise InvalidRequestError(
                 f"GetWorkflowTask takes only the task id, not {sorted(params)}", vendor=self.vendor
             )
-        task_id = _require_text(run_id, "task_id")
+        # Named as the sensor and operators name it: `task_id` is Airflow's own argument.
+        task_id = _require_text(run_id, "workflow_task_id (the ICE TaskId)")
         body = yield self.protocol.request(
             self.credentials, GET_WORKFLOW_TASK, query={"TaskId": task_id}, run_id=task_id
         )
@@ -168,18 +170,20 @@ class IceHook(CloudflowsHook):
             workflow_id, workflow_name, key_text, start_of_create_time, end_of_create_time, max_results
         )
         runs: list[WorkflowRun] = []
-        seen_tokens: set[str] = set()
+        guard = PageGuard(self.log, self.vendor, LIST_WORKFLOW_TASKS)
         while True:
             body = self.call(self.request(LIST_WORKFLOW_TASKS, query=query))
             page = parse(ListWorkflowTasksResponse, body, action=LIST_WORKFLOW_TASKS)
-            runs += [to_workflow_run(task, request_id=page.RequestId) for task in page.TaskList]
+            tasks = guard.fresh(page.TaskList, lambda task: task.TaskId)
+            runs += [to_workflow_run(task, request_id=page.RequestId) for task in tasks]
             if limit is not None and len(runs) >= limit:
                 return runs[:limit]
             token = page.NextToken
-            # An empty page or a token seen before would loop forever: stop there.
-            if not token or not page.TaskList or token in seen_tokens:
+            if not token or not page.TaskList:
                 return runs
-            seen_tokens.add(token)
+            # A token seen before, a page of tasks already seen or the page bound ends it too.
+            if not guard.more(token):
+                return runs
             query = {**query, "NextToken": token}
 
     # -- links, connection test -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, NotFoundError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
 from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.request import Operation
 from airflow_provider_cloudflows.protocols.tencent_api3 import TencentApi3
@@ -166,19 +167,23 @@ class WeDataHook(CloudflowsHook):
         if all_filters:
             body["Filters"] = [{"Name": k, "Values": [str(v) for v in vs]} for k, vs in all_filters.items()]
         items: list[TriggerWorkflowRunBrief] = []
+        guard = PageGuard(self.log, self.vendor, action)
         page = 1
         while True:
             payload = self.call(self.request(action, {**body, "PageNumber": page}))
             data = parse(ListTriggerWorkflowRunsResponse, payload, action=action).Data
             if data is None:
                 return items
-            items.extend(data.Items)
+            items.extend(guard.fresh(data.Items, lambda item: item.ExecutionId))
             last = data.TotalPageNumber
             if last is None and data.TotalCount is not None:
                 last = -(-data.TotalCount // max(page_size, 1))
             # Stop on the last page, an empty page (defends against a TotalPageNumber that never
             # arrives), or the caller's page budget.
             if not data.Items or (last is not None and page >= last) or (max_pages and page >= max_pages):
+                return items
+            # A page of runs already seen (a server that repeats its page) ends the listing.
+            if not guard.more():
                 return items
             page += 1
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_provider_cloudflows.models import parse_payload
+from airflow_provider_cloudflows.protocols.base import json_value
 from airflow_provider_cloudflows.runs import (
     RunState,
     StateTable,
@@ -134,13 +135,13 @@ def parse(model: type[M], payload: Any, *, action: str, run_id: str | None = Non
 
 
 def decode_json_text(value: Any) -> Any:
-    """JSON text -> its value; text that is not JSON stays as it is; '' -> None."""
+    """JSON text -> its value; text that is not JSON (or nests too deep to keep) stays as it is; '' -> None."""
     if not isinstance(value, str):
         return value
     if not value.strip():
         return None
     try:
-        return json.loads(value)
+        return json_value(value, "a JSON text field")
     except ValueError:
         return value
 

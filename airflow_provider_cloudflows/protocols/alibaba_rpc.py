@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, ThrottledError
-from airflow_provider_cloudflows.protocols.base import WireProtocol, json_body, response_preview
+from airflow_provider_cloudflows.protocols.base import (
+    NestingTooDeepError,
+    WireProtocol,
+    checked_region,
+    json_body,
+    response_preview,
+)
 from airflow_provider_cloudflows.protocols.codes import ALIBABA_CODES, classify
 from airflow_provider_cloudflows.protocols.request import ApiRequest
 
@@ -51,14 +57,17 @@ class AlibabaRpc(WireProtocol):
         return self.region_hosts.get(region) or f"{self.product}.{region}.aliyuncs.com"
 
     def base_url(self, credentials: CloudCredentials) -> str:
+        # Checked even with an endpoint: the region is a template field, and the same connection
+        # without the endpoint would paste it into the host name.
+        region = checked_region(credentials, self.vendor, example="cn-shanghai")
         if credentials.endpoint:
             return credentials.endpoint
-        if not credentials.region:
+        if not region:
             raise InvalidRequestError(
                 f"connection {credentials.conn_id!r} sets neither a region nor an endpoint",
                 vendor=self.vendor,
             )
-        return f"https://{self.default_host(credentials.region)}"
+        return f"https://{self.default_host(region)}"
 
     def request(
         self,
@@ -93,14 +102,17 @@ class AlibabaRpc(WireProtocol):
         )
 
     def decode(self, request: ApiRequest, response: httpx.Response) -> dict[str, Any]:
+        too_deep: NestingTooDeepError | None = None
         try:
             body = json_body(response)
-        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
+        except NestingTooDeepError as err:
+            body, too_deep = None, err
+        except ValueError:
             body = None
         if response.is_success:
             if not isinstance(body, dict):
                 raise InvalidResponseError(
-                    f"expected a JSON object, got {response_preview(response)}",
+                    f"expected a JSON object, got {too_deep or response_preview(response)}",
                     vendor=self.vendor,
                     action=request.action,
                     http_status=response.status_code,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json
 
-from airflow_provider_cloudflows.errors import ClockSkewError
+from airflow_provider_cloudflows.errors import ClockSkewError, InvalidRequestError
 
 if TYPE_CHECKING:
     import httpx
@@ -35,16 +35,76 @@ class WireProtocol(ABC):
         """The answer's payload, or raise the typed error the vendor's answer means."""
 
 
-def json_body(response: httpx.Response) -> Any:
-    """The decoded JSON body; ValueError (or RecursionError) when it is not JSON.
+# A region as the vendors name them (cn-shanghai, ap-guangzhou, cn-shanghai-finance-1): lowercase
+# letters, digits and inner dashes. It becomes part of a host name or a signed header, so anything
+# else (`x@127.0.0.1:8080/`, a trailing newline) is refused before a request is built.
+REGION_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+def checked_region(credentials: CloudCredentials, vendor: str, *, example: str) -> str | None:
+    """The connection's region (None when unset), refused unless it is a plain region name."""
+    region = credentials.region
+    if region is None or (isinstance(region, str) and REGION_PATTERN.fullmatch(region)):
+        return region
+    raise InvalidRequestError(
+        f"region {region!r} (connection {credentials.conn_id!r} or the task's region=) is not a region "
+        f"name: use lowercase letters, digits and dashes only, e.g. {example!r}",
+        vendor=vendor,
+    )
+
+
+# How deep an answer may nest: pydantic-core's parser stops at about 200 levels, and a run nested
+# much deeper than that could not be serialized (to XCom, to a trigger event), which stops at 255.
+# The vendors' answers nest fewer than 20 levels.
+MAX_NESTING = 200
+
+
+class NestingTooDeepError(ValueError):
+    """An answer nested deeper than MAX_NESTING levels."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is nested deeper than {MAX_NESTING} levels")
+
+
+def check_nesting(value: Any, what: str = "the answer") -> Any:
+    """`value` unchanged, or NestingTooDeepError when its dicts and lists nest deeper than MAX_NESTING."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_NESTING:
+            raise NestingTooDeepError(what)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return value
+
+
+def json_value(text: str | bytes, what: str = "the answer") -> Any:
+    """Decoded JSON text; ValueError when it is not JSON, NestingTooDeepError (a ValueError) when it
+    nests deeper than MAX_NESTING levels.
 
     pydantic-core's parser first (about 1.5x faster than the json module on a 6 KB answer), the json
-    module for what it does not read (a BOM, UTF-16), so what counts as JSON is unchanged.
+    module for what it does not read (a BOM, UTF-16), so what counts as JSON is unchanged; what the
+    json module reads is checked for depth, since its own limit is the interpreter's recursion limit.
     """
     try:
-        return from_json(response.content)
-    except ValueError:
-        return json.loads(response.content)
+        return from_json(text)
+    except ValueError as err:
+        if "recursion limit" in str(err):
+            raise NestingTooDeepError(what) from None
+    try:
+        return check_nesting(json.loads(text), what)
+    except RecursionError:
+        raise NestingTooDeepError(what) from None
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The decoded JSON body; ValueError when it is not JSON or nests too deep (see json_value)."""
+    return json_value(response.content)
 
 
 def response_preview(response: httpx.Response, limit: int = 200) -> str:

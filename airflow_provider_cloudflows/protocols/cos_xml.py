@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, ThrottledError
 from airflow_provider_cloudflows.protocols.base import (
+    NestingTooDeepError,
     WireProtocol,
+    check_nesting,
+    checked_region,
     clock_skew_error,
     json_body,
     response_preview,
@@ -25,10 +28,9 @@ if TYPE_CHECKING:
 
     from airflow_provider_cloudflows.connections.credentials import CloudCredentials
 
-# BucketName-APPID: lowercase letters, digits and dashes, then the numeric APPID. Checked before
-# the bucket becomes part of a host name.
-_BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-\d+$")
-_REGION = re.compile(r"^[a-z0-9-]+$")
+# BucketName-APPID: lowercase letters, digits and dashes, then the numeric APPID (ASCII digits).
+# Checked (whole string, no trailing newline) before the bucket becomes part of a host name.
+_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]+")
 
 
 class CosXml(WireProtocol):
@@ -50,23 +52,24 @@ class CosXml(WireProtocol):
     # -- addressing ----------------------------------------------------------------------------
 
     def check_bucket(self, credentials: CloudCredentials, bucket: str | None) -> str:
-        chosen = (bucket or "").strip()
-        if not chosen:
+        chosen = bucket or ""
+        if not chosen.strip():
             raise InvalidRequestError(
                 f"no bucket: pass bucket= or set the extra 'bucket' (BucketName-APPID) on connection "
                 f"{credentials.conn_id!r}",
                 vendor=self.vendor,
             )
-        if not _BUCKET.match(chosen):
+        if not _BUCKET.fullmatch(chosen):
             raise InvalidRequestError(
-                f"bucket {chosen!r} is not of the form BucketName-APPID (e.g. examplebucket-1250000000)",
+                f"bucket {chosen!r} is not of the form BucketName-APPID: lowercase letters, digits and "
+                "dashes, a dash, then the numeric APPID (e.g. examplebucket-1250000000)",
                 vendor=self.vendor,
             )
         return chosen
 
     def region(self, credentials: CloudCredentials) -> str:
-        region = credentials.region
-        if not region or not _REGION.match(region):
+        region = checked_region(credentials, self.vendor, example="ap-chongqing")
+        if not region:
             raise InvalidRequestError(
                 f"connection {credentials.conn_id!r} needs a region (e.g. ap-chongqing) for {self.vendor}",
                 vendor=self.vendor,
@@ -82,11 +85,21 @@ class CosXml(WireProtocol):
         Without `{bucket}` in the endpoint, requests carry (and sign) the virtual-host name as
         their Host header, exactly as the official SDK does when given an IP and port.
         """
+        # Checked in every branch: both end up in a host name (the URL's or the signed Host header).
+        bucket = self.check_bucket(credentials, bucket)
         endpoint = credentials.endpoint
         if not endpoint:
             return f"https://{self.virtual_host(credentials, bucket)}", {}
         if "{bucket}" in endpoint or "{region}" in endpoint:
-            return endpoint.format(bucket=bucket, region=credentials.region or ""), {}
+            region = self.region(credentials) if "{region}" in endpoint else ""
+            try:
+                return endpoint.format(bucket=bucket, region=region), {}
+            except (KeyError, IndexError, ValueError) as err:
+                raise InvalidRequestError(
+                    f"endpoint {endpoint!r} of connection {credentials.conn_id!r} is not a valid template: "
+                    f"only {{bucket}} and {{region}} may appear in braces ({type(err).__name__}: {err})",
+                    vendor=self.vendor,
+                ) from None
         return endpoint, {"Host": self.virtual_host(credentials, bucket)}
 
     def request(
@@ -128,7 +141,10 @@ class CosXml(WireProtocol):
             "request_id": request_id,
         }
         if 200 <= response.status_code < 300:
-            body = self.parse_xml(response.content)
+            try:
+                body = self.parse_xml(response.content)
+            except NestingTooDeepError as err:
+                raise InvalidResponseError(f"expected an XML <Response>; {err}", **base) from None
             envelope = body.get("Response") if isinstance(body, dict) else None
             if not isinstance(envelope, dict):
                 raise InvalidResponseError(
@@ -151,23 +167,29 @@ class CosXml(WireProtocol):
         raise error_class(text, **base)
 
     def parse_xml(self, content: bytes) -> Any:
+        """The parsed XML, None when it is not XML; NestingTooDeepError when it nests too deep to
+        be kept (a run that cannot be serialized would fail only when pushed to XCom)."""
         import xmltodict  # here, not at module level: DAG files importing the sensor never parse XML
 
         try:
-            return xmltodict.parse(content, force_list=self.force_list) if content.strip() else None
+            parsed = xmltodict.parse(content, force_list=self.force_list) if content.strip() else None
         except Exception:  # expat errors and anything else a cut or garbled body produces
             return None
+        return check_nesting(parsed, "the XML answer")
 
     def _error_fields(self, response: httpx.Response) -> tuple[str | None, str | None, str | None]:
         """(Code, Message, RequestId) of an `<Error>` body; JSON bodies are read too, as the SDK does."""
         error: Any = None
-        body = self.parse_xml(response.content)
+        try:
+            body = self.parse_xml(response.content)
+        except NestingTooDeepError:
+            body = None
         if isinstance(body, dict):
             error = body.get("Error") or body.get("Response")
         if error is None:
             try:
                 data = json_body(response)
-            except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
+            except ValueError:  # not JSON, or nested too deep
                 data = None
             if isinstance(data, dict):
                 error = data.get("Error", data)

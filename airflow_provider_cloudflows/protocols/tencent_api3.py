@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError
 from airflow_provider_cloudflows.protocols.base import (
+    NestingTooDeepError,
     WireProtocol,
+    checked_region,
     clock_skew_error,
     json_body,
     response_preview,
@@ -52,7 +54,8 @@ class TencentApi3(WireProtocol):
         run_id: str | None = None,
         idempotent: bool = True,
     ) -> ApiRequest:
-        if self.region_required and not credentials.region:
+        region = checked_region(credentials, self.vendor, example="ap-guangzhou")
+        if self.region_required and not region:
             raise InvalidRequestError(
                 f"connection {credentials.conn_id!r} has no region; {self.vendor} needs one "
                 "(set the extra 'region', e.g. 'ap-guangzhou')",
@@ -64,8 +67,8 @@ class TencentApi3(WireProtocol):
             "X-TC-Action": action,
             "X-TC-Version": self.api_version,
         }
-        if credentials.region:
-            headers["X-TC-Region"] = credentials.region
+        if region:
+            headers["X-TC-Region"] = region
         # The signature covers these exact bytes, so serialize once here.
         content = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         return ApiRequest(
@@ -92,7 +95,9 @@ class TencentApi3(WireProtocol):
             )
         try:
             envelope = json_body(response)["Response"]
-        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested too deep
+        except NestingTooDeepError as err:
+            raise InvalidResponseError(f"expected a JSON {{'Response': ...}} body; {err}", **base) from None
+        except (ValueError, KeyError, TypeError):
             raise InvalidResponseError(
                 f"expected a JSON {{'Response': ...}} body, got {response_preview(response)}", **base
             ) from None

@@ -9,12 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, PokeReturnValue
 
+from airflow_provider_cloudflows.errors import InvalidRequestError
+from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.sensors.base import WorkflowRunSensor
 from airflow_provider_cloudflows.targets.cloud_infinite import CloudInfiniteWorkflowExecutionTarget
 from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+CLOUD_INFINITE = PRODUCTS["cloud_infinite"]
 
 
 class CloudInfiniteWorkflowExecutionSensor(CloudInfiniteWorkflowExecutionTarget, WorkflowRunSensor):
@@ -70,6 +74,11 @@ class CloudInfiniteWorkflowExecutionSensor(CloudInfiniteWorkflowExecutionTarget,
         tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
+        if run_id is not None and not str(run_id).strip() and not (workflow_id or object_key):
+            raise ValueError(
+                f"run_id is empty ({run_id!r}): give the execution's RunId, or workflow_id and "
+                "object_key to wait for the newest execution of an object"
+            )
         if bool(run_id) == bool(workflow_id or object_key):
             raise ValueError("give either run_id, or workflow_id and object_key")
         if not run_id and not (workflow_id and object_key):
@@ -80,11 +89,23 @@ class CloudInfiniteWorkflowExecutionSensor(CloudInfiniteWorkflowExecutionTarget,
         self.workflow_id = workflow_id
         self.object_key = object_key
         self.created_after = created_after
+        # Chosen here, not from the rendered run_id: a templated run_id that renders empty is a
+        # mistake to report, not a request to wait by object key.
+        self._by_object = bool(workflow_id or object_key)
 
     # -- finding the execution by object key ----------------------------------------------------
 
     def _waits_by_object(self) -> bool:
-        return not self.run_id
+        """True while an execution is still to be found by object key (none found yet)."""
+        if self.run_id and str(self.run_id).strip():
+            return False
+        if self._by_object:
+            return True
+        raise InvalidRequestError(
+            f"run_id is empty (it rendered to {self.run_id!r}): give the execution's RunId, or "
+            "workflow_id and object_key to wait for the newest execution of an object",
+            vendor=CLOUD_INFINITE.name,
+        )
 
     def find_run_id(self, context: Context) -> str | None:
         """The newest execution for the object key, or None; pushes a found RunId to XCom `run_id`."""

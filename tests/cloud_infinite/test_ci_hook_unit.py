@@ -237,10 +237,11 @@ def _page(ids: list[str], token: str) -> httpx.Response:
     return ci_xml(f"<Response>{items}<NextToken>{token}</NextToken></Response>")
 
 
-def test_repeated_next_token_is_an_error_not_a_loop(conn):
-    hook, _ = make_hook(lambda r: _page(["a", "b"], "same"))
-    with pytest.raises(InvalidResponseError, match="twice"):
-        list(hook.list_runs(WORKFLOW, size=2))
+def test_repeated_next_token_ends_the_listing_not_a_loop(conn, capsys, caplog):
+    hook, mock = make_hook(lambda r: _page(["a", "b"], "same"))
+    assert [r.run_id for r in hook.list_runs(WORKFLOW, size=2)] == ["a", "b"]
+    assert len(mock.calls) == 2
+    assert "stopped early" in capsys.readouterr().out + caplog.text
 
 
 def test_limit_stops_early_and_shrinks_the_page(conn):

@@ -185,14 +185,34 @@ async def test_sync_and_async_give_identical_runs(dataworks_conn, monkeypatch):
     assert hook.get_run("1234") == await hook.aget_run(1234)
 
 
-@pytest.mark.parametrize("value", ["abc", "12.5", "", " ", 0, -3, True, None, 1.0, "0"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "abc",
+        "12.5",
+        "",
+        " ",
+        0,
+        -3,
+        True,
+        None,
+        1.0,
+        "0",
+        " 1001 ",
+        "1001\n",
+        "+5",
+        "1_000",
+        "\u0661\u0660",
+        2**63,
+    ],
+)
 def test_non_integer_ids_are_refused_clearly(value):
     with pytest.raises(InvalidRequestError, match="positive integer"):
         parse_instance_id(value)
 
 
 def test_text_ids_from_templates_become_ints(dataworks_conn):
-    assert parse_instance_id(" 42 ") == 42 and parse_instance_id(42) == 42
+    assert parse_instance_id("42") == 42 and parse_instance_id(42) == 42
     mock = SignedDataWorksMock(Backend())
     make_hook(mock).get_run("1234", with_task_runs=False)
     assert mock.calls[0][1]["Id"] == "1234"
