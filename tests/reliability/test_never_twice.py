@@ -1,0 +1,174 @@
+"""A retried start operator never starts a second remote run: it adopts the run an earlier try started.
+
+Each try is a fresh operator with a task instance that has the same identity (dag id, task id,
+run id, map index) and a higher try_number, the way Airflow runs a retry (with no XComs left).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_cloudflows.hooks.retry import RetryPolicy
+
+FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+MEDIA = {"Type": "Media", "Media": "m-0001"}
+
+
+@dataclass
+class FakeTi:
+    dag_id: str = "etl"
+    task_id: str = "start"
+    run_id: str = "manual__2026-12-01"
+    map_index: int = -1
+    try_number: int = 1
+    xcom_push: mock.MagicMock = field(default_factory=mock.MagicMock)
+
+    def pushed(self) -> dict[str, Any]:
+        return {c.kwargs["key"]: c.kwargs["value"] for c in self.xcom_push.call_args_list}
+
+
+def context(ti: FakeTi) -> dict[str, Any]:
+    dag_run = mock.MagicMock(start_date=datetime.now(UTC))
+    return {"ti": ti, "dag_run": dag_run}
+
+
+def fast(op: Any) -> Any:
+    """The operator's hook with quick retries and no sleeping between them."""
+    hook = op.hook_class(retry_policy=FAST)
+    hook.sleep = lambda _s: None
+    op.__dict__["hook"] = hook
+    return op
+
+
+@pytest.fixture
+def logged():
+    """The start operators' log lines, as text."""
+    from airflow_provider_cloudflows.operators.base import StartWorkflowRunOperator
+
+    with mock.patch.object(StartWorkflowRunOperator, "log", new_callable=mock.PropertyMock) as log:
+
+        class Lines:
+            @property
+            def text(self) -> str:
+                return "\n".join(
+                    str(args[0]) % args[1:] if len(args) > 1 else str(args[0])
+                    for _name, args, _ in log.return_value.method_calls
+                )
+
+        yield Lines()
+
+
+def first_request_only_seed(rate: float = 0.01, following: int = 30) -> int:
+    """A fault seed whose first draw faults and the next `following` draws do not."""
+    for seed in range(100_000):
+        r = random.Random(seed)
+        if r.random() < rate and all(r.random() >= rate for _ in range(following)):
+            return seed
+    raise AssertionError("no seed")
+
+
+# -- ICE ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ice(cloudflows_emulator, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ALIBABACLOUD_DEFAULT", cloudflows_emulator.alibabacloud_connection_json()
+    )
+    return cloudflows_emulator
+
+
+def ice_op(**kwargs: Any) -> Any:
+    from airflow_provider_cloudflows.operators.ice import IceStartWorkflowOperator
+
+    kwargs = {"user_data": {"emulator_step_seconds": 0.3}, "poll_interval": 0.05, "timeout": 30, **kwargs}
+    return fast(IceStartWorkflowOperator(task_id="start", workflow_id="wf-9", task_input=MEDIA, **kwargs))
+
+
+def ice_starts(emulator) -> list[dict[str, Any]]:
+    return emulator.control.requests(vendor="ice", action="StartWorkflow")
+
+
+def test_ice_retry_adopts_the_task_still_running(ice, logged) -> None:
+    with pytest.raises(AirflowFailException, match="did not finish"):
+        ice_op(timeout=0).execute(context(FakeTi()))
+    (first,) = ice_starts(ice)
+    ti = FakeTi(try_number=2)
+    task_id = ice_op().execute(context(ti))
+    assert task_id == first["run_id"] and len(ice_starts(ice)) == 1
+    assert ti.pushed()["run"]["raw_state"] == "Succeed"
+    assert "Adopted the workflow task started by an earlier try, still going" in logged.text
+
+
+def test_ice_retry_adopts_a_task_that_succeeded(ice, logged) -> None:
+    first = ice_op(wait_for_completion=False, user_data={"emulator_step_seconds": 0.02})
+    task_id = first.execute(context(FakeTi()))
+    time.sleep(0.2)
+    assert ice_op(wait_for_completion=False).execute(context(FakeTi(try_number=2))) == task_id
+    assert len(ice_starts(ice)) == 1
+    assert "which succeeded" in logged.text
+
+
+def test_ice_retry_starts_afresh_after_a_failed_task(ice, logged) -> None:
+    failing = {"emulator_step_seconds": 0.02, "emulator_outcome": "Failed"}
+    with pytest.raises(AirflowFailException):
+        ice_op(user_data=failing).execute(context(FakeTi()))
+    second = ice_op(user_data={"emulator_step_seconds": 0.02}).execute(context(FakeTi(try_number=2)))
+    starts = ice_starts(ice)
+    assert len(starts) == 2 and starts[1]["run_id"] == second != starts[0]["run_id"]
+    assert "failed" in logged.text and "starting a new one" in logged.text
+
+
+def test_ice_user_data_is_kept_next_to_the_mark(ice) -> None:
+    task_id = ice_op(wait_for_completion=False, user_data='{"NotifyAddress":"https://x/cb"}').execute(
+        context(FakeTi())
+    )
+    import json
+
+    user_data = json.loads(ice_op().hook.get_run(task_id).detail["WorkflowTask"]["UserData"])
+    assert user_data["NotifyAddress"] == "https://x/cb"
+    assert user_data["AirflowTaskInstance"].startswith("airflow-")
+
+
+def test_ice_another_task_instance_is_not_adopted(ice) -> None:
+    ice_op(wait_for_completion=False).execute(context(FakeTi(map_index=0)))
+    ice_op(wait_for_completion=False).execute(context(FakeTi(map_index=1, try_number=2)))
+    assert len(ice_starts(ice)) == 2
+
+
+def test_ice_a_start_whose_answer_is_lost_is_found_not_resent(ice, logged) -> None:
+    ice.control.set_faults(0.01, seed=first_request_only_seed(), kinds=["truncated"], vendors=["ice"])
+    task_id = ice_op(wait_for_completion=False).execute(context(FakeTi()))
+    (start,) = ice_starts(ice)
+    assert start["fault"] == "truncated" and start["run_id"] == task_id
+    assert "outcome is unknown" in logged.text and "Adopted" in logged.text
+
+
+def test_ice_an_outage_while_waiting_is_ridden_out(ice, logged) -> None:
+    op = ice_op(user_data={"emulator_step_seconds": 0.05})
+    real_get_run = op.hook.get_run
+    calls = []
+
+    def get_run(run_id: str, **params: Any) -> Any:
+        calls.append(run_id)
+        if len(calls) == 1:
+            ice.control.set_faults(1.0, kinds=["http503"], vendors=["ice"])
+            try:
+                return real_get_run(run_id, **params)
+            finally:
+                ice.control.clear_faults()
+        return real_get_run(run_id, **params)
+
+    op.hook.get_run = get_run
+    task_id = op.execute(context(FakeTi()))
+    assert len(calls) >= 2 and len(ice_starts(ice)) == 1
+    assert "will poll again" in logged.text
+    assert task_id == ice_starts(ice)[0]["run_id"]
