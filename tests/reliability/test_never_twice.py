@@ -172,3 +172,64 @@ def test_ice_an_outage_while_waiting_is_ridden_out(ice, logged) -> None:
     assert len(calls) >= 2 and len(ice_starts(ice)) == 1
     assert "will poll again" in logged.text
     assert task_id == ice_starts(ice)[0]["run_id"]
+
+
+# -- WeData ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wedata(cloudflows_emulator, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", cloudflows_emulator.tencentcloud_connection_json()
+    )
+    return cloudflows_emulator
+
+
+def wedata_op(**kwargs: Any) -> Any:
+    from airflow_provider_cloudflows.operators.wedata import WeDataStartWorkflowRunOperator
+
+    kwargs = {
+        "workflow_params": {"emulator_step_seconds": "0.3"},
+        "poll_interval": 0.05,
+        "timeout": 30,
+        **kwargs,
+    }
+    return fast(
+        WeDataStartWorkflowRunOperator(task_id="start", project_id="p-1", workflow_id="wf-1", **kwargs)
+    )
+
+
+def wedata_starts(emulator) -> list[dict[str, Any]]:
+    return emulator.control.requests(vendor="wedata", action="CreateTriggerWorkflowRun")
+
+
+def test_wedata_retry_adopts_the_run_still_going(wedata, logged) -> None:
+    with pytest.raises(AirflowFailException, match="did not finish"):
+        wedata_op(timeout=0).execute(context(FakeTi()))
+    (first,) = wedata_starts(wedata)
+    ti = FakeTi(try_number=2)
+    assert wedata_op().execute(context(ti)) == first["run_id"]
+    assert len(wedata_starts(wedata)) == 1 and ti.pushed()["run"]["raw_state"] == "SUCCESS"
+    assert "still going" in logged.text
+
+
+def test_wedata_retry_adopts_a_run_that_succeeded_and_restarts_a_failed_one(wedata, logged) -> None:
+    quick = {"emulator_step_seconds": "0.02"}
+    done = wedata_op(workflow_params=quick).execute(context(FakeTi()))
+    assert wedata_op(wait_for_completion=False).execute(context(FakeTi(try_number=2))) == done
+    assert "which succeeded" in logged.text
+    other = FakeTi(task_id="other")
+    with pytest.raises(AirflowFailException):
+        wedata_op(workflow_params={**quick, "emulator_outcome": "FAILED"}).execute(context(other))
+    again = wedata_op(workflow_params=quick).execute(context(FakeTi(task_id="other", try_number=2)))
+    starts = wedata_starts(wedata)
+    assert len(starts) == 3 and starts[2]["run_id"] == again
+    assert "starting a new one" in logged.text
+
+
+def test_wedata_user_params_are_kept_next_to_the_mark(wedata) -> None:
+    op = wedata_op(wait_for_completion=False, workflow_params={"day": "2026-12-01"})
+    run_id = op.execute(context(FakeTi()))
+    (brief,) = op.hook.list_runs("p-1", workflow_id="wf-1")
+    assert brief.ExecutionId == run_id
+    assert "2026-12-01" in brief.WorkflowParams and "airflow_task_instance" in brief.WorkflowParams
