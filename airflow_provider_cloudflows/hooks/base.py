@@ -285,7 +285,10 @@ class CloudflowsHook(BaseHook):
         # mid-answer leave the outcome unknown: the caller looks for the run before starting again.
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             return True
-        return isinstance(error, ThrottledError) and (error.http_status or 0) < 500
+        # A 5xx counts as throttling only with the vendor's own throttling code (COS SlowDown).
+        return isinstance(error, ThrottledError) and (
+            error.code is not None or (error.http_status or 0) < 500
+        )
 
     def _log_retry(
         self, req: ApiRequest, error: CloudflowsError, attempt: int, policy: RetryPolicy, wait: float
