@@ -233,3 +233,51 @@ def test_wedata_user_params_are_kept_next_to_the_mark(wedata) -> None:
     (brief,) = op.hook.list_runs("p-1", workflow_id="wf-1")
     assert brief.ExecutionId == run_id
     assert "2026-12-01" in brief.WorkflowParams and "airflow_task_instance" in brief.WorkflowParams
+
+
+# -- Cloud Infinite -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ci(cloudflows_emulator, monkeypatch: pytest.MonkeyPatch):
+    from airflow_provider_cloudflows.emulator.services.cloud_infinite import DEMO_BUCKET
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT",
+        cloudflows_emulator.tencentcloud_connection_json(region="ap-chongqing", bucket=DEMO_BUCKET),
+    )
+    return cloudflows_emulator
+
+
+def ci_op(object_key: str = "input/movie.mp4", **kwargs: Any) -> Any:
+    from airflow_provider_cloudflows.operators.cloud_infinite import CloudInfiniteTriggerWorkflowOperator
+
+    kwargs = {"poll_interval": 0.05, "timeout": 30, **kwargs}
+    return fast(
+        CloudInfiniteTriggerWorkflowOperator(
+            task_id="start", workflow_id="w-1", object_key=object_key, **kwargs
+        )
+    )
+
+
+def ci_starts(emulator) -> list[dict[str, Any]]:
+    return emulator.control.requests(vendor="cloud_infinite", action="TriggerWorkflow")
+
+
+def test_ci_retry_adopts_the_execution_still_running(ci, logged) -> None:
+    with pytest.raises(AirflowFailException, match="did not finish"):
+        ci_op(timeout=0).execute(context(FakeTi()))
+    (first,) = ci_starts(ci)
+    assert ci_op(wait_for_completion=False).execute(context(FakeTi(try_number=2))) == first["run_id"]
+    assert len(ci_starts(ci)) == 1 and "still going" in logged.text
+
+
+def test_ci_retry_after_a_failed_execution_triggers_again(ci, logged) -> None:
+    op = ci_op("input/fail.mp4", wait_for_completion=False)
+    first = op.execute(context(FakeTi()))
+    deadline = time.time() + 20
+    while op.hook.get_run(first).raw_state != "Failed" and time.time() < deadline:
+        time.sleep(0.1)
+    second = ci_op("input/fail.mp4", wait_for_completion=False).execute(context(FakeTi(try_number=2)))
+    assert second != first and len(ci_starts(ci)) == 2
+    assert "starting a new one" in logged.text
