@@ -281,3 +281,59 @@ def test_ci_retry_after_a_failed_execution_triggers_again(ci, logged) -> None:
     second = ci_op("input/fail.mp4", wait_for_completion=False).execute(context(FakeTi(try_number=2)))
     assert second != first and len(ci_starts(ci)) == 2
     assert "starting a new one" in logged.text
+
+
+# -- DataWorks ------------------------------------------------------------------------------------
+
+
+def dataworks_op(**kwargs: Any) -> Any:
+    from airflow_provider_cloudflows.emulator.services.dataworks import DEMO_PROJECT_ID, DEMO_WORKFLOW_ID
+    from airflow_provider_cloudflows.operators.dataworks import DataWorksCreateWorkflowInstancesOperator
+
+    kwargs = {
+        "workflow_parameters": {"emulator_step_seconds": 0.3},
+        "poll_interval": 0.05,
+        "timeout": 30,
+        **kwargs,
+    }
+    return fast(
+        DataWorksCreateWorkflowInstancesOperator(
+            task_id="start", project_id=DEMO_PROJECT_ID, workflow_id=DEMO_WORKFLOW_ID, **kwargs
+        )
+    )
+
+
+def dataworks_creates(emulator) -> list[dict[str, Any]]:
+    return emulator.control.requests(vendor="dataworks", action="CreateWorkflowInstances")
+
+
+def test_dataworks_retry_adopts_the_instance_still_running(ice, logged) -> None:
+    with pytest.raises(AirflowFailException, match="did not finish"):
+        dataworks_op(timeout=0).execute(context(FakeTi()))
+    ti = FakeTi(try_number=2)
+    ids = dataworks_op().execute(context(ti))
+    assert len(dataworks_creates(ice)) == 1 and ti.pushed()["run"]["raw_state"] == "Success"
+    assert ti.pushed()["instance_ids"] == ids and ti.pushed()["run"]["run_id"] == str(ids[0])
+    assert "still going" in logged.text
+
+
+def test_dataworks_retry_adopts_success_and_restarts_failure(ice, logged) -> None:
+    quick = {"emulator_step_seconds": 0.02}
+    done = dataworks_op(workflow_parameters=quick).execute(context(FakeTi()))
+    assert dataworks_op(wait_for_completion=False).execute(context(FakeTi(try_number=2))) == done
+    assert "which succeeded" in logged.text and len(dataworks_creates(ice)) == 1
+    failing = {**quick, "emulator_outcome": "Failure"}
+    with pytest.raises(AirflowFailException):
+        dataworks_op(workflow_parameters=failing).execute(context(FakeTi(task_id="other")))
+    again = dataworks_op(workflow_parameters=quick).execute(context(FakeTi(task_id="other", try_number=2)))
+    assert len(dataworks_creates(ice)) == 3 and again != done
+    assert "starting a new one" in logged.text
+
+
+def test_dataworks_backfill_instances_are_adopted_together(ice) -> None:
+    periods = {"BizDates": [{"StartBizDate": "2026-11-01", "EndBizDate": "2026-11-03"}]}
+    kwargs = {"instance_type": "SupplementData", "periods": periods, "wait_for_completion": False}
+    ids = dataworks_op(**kwargs).execute(context(FakeTi()))
+    assert len(ids) == 3
+    assert sorted(dataworks_op(**kwargs).execute(context(FakeTi(try_number=2)))) == sorted(ids)
+    assert len(dataworks_creates(ice)) == 1
