@@ -337,3 +337,16 @@ def test_dataworks_backfill_instances_are_adopted_together(ice) -> None:
     assert len(ids) == 3
     assert sorted(dataworks_op(**kwargs).execute(context(FakeTi(try_number=2)))) == sorted(ids)
     assert len(dataworks_creates(ice)) == 1
+
+
+def test_wedata_a_start_answered_by_a_500_is_sent_once_then_looked_for(wedata, logged) -> None:
+    wedata.control.set_faults(0.01, seed=first_request_only_seed(), kinds=["http500"], vendors=["wedata"])
+    run_id = wedata_op(wait_for_completion=False).execute(context(FakeTi()))
+    actions = [r["action"] for r in wedata.control.requests(vendor="wedata")]
+    # One start, answered 500 (and not re-sent by the hook); the lookup finds nothing; one more start.
+    assert actions == ["CreateTriggerWorkflowRun", "ListTriggerWorkflowRuns", "CreateTriggerWorkflowRun"]
+    first, second = wedata_starts(wedata)
+    assert first["fault"] == "http500" and second["run_id"] == run_id
+    assert (
+        "outcome is unknown" in logged.text and "No workflow run was started by that request" in logged.text
+    )
