@@ -338,8 +338,15 @@ class CloudflowsHook(BaseHook):
         if req.idempotent:
             return error.retryable
         # Starting or stopping twice is worse than failing once: only retry when the vendor
-        # cannot have acted on the request.
-        return isinstance(error, ThrottledError) or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+        # cannot have acted on the request - it was never sent (no connection, no pool slot), or
+        # the vendor answered that it throttled it. A 5xx, a timeout after sending or a reset
+        # mid-answer leave the outcome unknown: the caller looks for the run before starting again.
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            return True
+        # A 5xx counts as throttling only with the vendor's own throttling code (COS SlowDown).
+        return isinstance(error, ThrottledError) and (
+            error.code is not None or (error.http_status or 0) < 500
+        )
 
     def _log_retry(
         self, req: ApiRequest, error: CloudflowsError, attempt: int, policy: RetryPolicy, wait: float

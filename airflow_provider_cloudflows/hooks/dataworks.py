@@ -203,6 +203,44 @@ class DataWorksHook(CloudflowsHook):
         response = parse(GetTaskInstanceResponse, payload, action="GetTaskInstance", run_id=str(task_id))
         return task_instance_to_task_run(response.TaskInstance)
 
+    # -- listing instances ---------------------------------------------------------------------
+
+    def list_instance_ids(
+        self,
+        *,
+        project_id: int | str,
+        bizdate: int,
+        workflow_id: int | str | None = None,
+        tags: list[dict[str, str]] | None = None,
+        page_size: int = 100,
+        max_pages: int = 10,
+    ) -> list[int]:
+        """Workflow instance ids of one business date (ListWorkflowInstances), newest first.
+
+        :param bizdate: the business date, epoch milliseconds (required by DataWorks).
+        :param tags: only instances carrying any of these tags (`[{"Key": ..., "Value": ...}]`).
+        """
+        from airflow_provider_cloudflows.models.dataworks import ListWorkflowInstancesResponse, parse
+
+        action = "ListWorkflowInstances"
+        form: dict[str, Any] = {
+            "BizDate": bizdate,  # sic: capital D for ListWorkflowInstances
+            "ProjectId": parse_instance_id(project_id, "project id"),
+            "WorkflowId": parse_instance_id(workflow_id, "workflow id") if workflow_id is not None else None,
+            "Tags": tags or None,
+            "SortBy": "Id Desc",
+            "PageSize": page_size,
+        }
+        ids: list[int] = []
+        for page_number in range(1, max_pages + 1):
+            payload = self.call(self.request(action, form={**form, "PageNumber": page_number}))
+            page = parse(ListWorkflowInstancesResponse, payload, action=action).PagingInfo
+            new = [i.Id for i in page.WorkflowInstances if i.Id not in ids]
+            ids += new
+            if not new or page_number * (page.PageSize or page_size) >= (page.TotalCount or 0):
+                break
+        return ids
+
     # -- starting and stopping ----------------------------------------------------------------
 
     def start_runs(

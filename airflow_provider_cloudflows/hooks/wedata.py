@@ -149,10 +149,12 @@ class WeDataHook(CloudflowsHook):
         filters: Mapping[str, Sequence[str]] | None = None,
         page_size: int = 50,
         max_pages: int | None = None,
+        newest_first: bool = False,
     ) -> list[TriggerWorkflowRunBrief]:
         """Every run of a project (ListTriggerWorkflowRuns), following PageNumber to the last page.
 
         :param filters: vendor filters by name, e.g. {"ExecutionId": ["..."]} or {"Keyword": ["etl"]}.
+        :param newest_first: order by creation time, newest first (OrderFields CreateTime DESC).
         """
         from airflow_provider_cloudflows.models.wedata import ListTriggerWorkflowRunsResponse, parse
 
@@ -164,6 +166,8 @@ class WeDataHook(CloudflowsHook):
             "ProjectId": _require("project_id", project_id, action),
             "PageSize": page_size,
         }
+        if newest_first:
+            body["OrderFields"] = [{"Name": "CreateTime", "Direction": "DESC"}]
         if all_filters:
             body["Filters"] = [{"Name": k, "Values": [str(v) for v in vs]} for k, vs in all_filters.items()]
         items: list[TriggerWorkflowRunBrief] = []

@@ -129,6 +129,18 @@ class ListTaskInstancesResponse(_Model):
     PagingInfo: TaskInstancePage
 
 
+class WorkflowInstancePage(_Model):
+    PageNumber: int | None = None
+    PageSize: int | None = None
+    TotalCount: int | None = None
+    WorkflowInstances: list[WorkflowInstance] = Field(default_factory=list)
+
+
+class ListWorkflowInstancesResponse(_Model):
+    RequestId: str | None = None
+    PagingInfo: WorkflowInstancePage
+
+
 class GetTaskInstanceResponse(_Model):
     RequestId: str | None = None
     TaskInstance: TaskInstance

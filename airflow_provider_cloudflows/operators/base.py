@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from abc import abstractmethod
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, conf
 
+from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.runs import WorkflowRun
 from airflow_provider_cloudflows.targets.base import ProductTask
-from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
+from airflow_provider_cloudflows.verdict import RunWatcher, Verdict, judge
 from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, RUN_XCOM_KEY, complete_from_event
 from airflow_provider_cloudflows.xcom import TASK_RUNS_XCOM_KEY as TASK_RUNS_XCOM_KEY  # re-exported
 
@@ -102,7 +104,85 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
 
     @abstractmethod
     def start(self, context: Context) -> str | int:
-        """Start the remote run and return its id."""
+        """Start the remote run, marked with `run_marker(context)`, and return its id."""
+
+    # -- never start twice ----------------------------------------------------------------------
+
+    def run_marker(self, context: Context) -> str:
+        """This task instance's mark on the runs it starts (the same on every try of it)."""
+        return task_instance_marker(context)
+
+    def find_marked_runs(self, context: Context, marker: str) -> list[WorkflowRun]:
+        """The runs an earlier start of this task instance made, newest first ([] if none)."""
+        return []
+
+    def adopt_or_start(self, context: Context) -> list[str | int]:
+        """The ids of the runs this try follows: adopted from an earlier try, or started now.
+
+        None of the vendors' start APIs takes an idempotency token, and Airflow clears a task's
+        XComs between tries, so each start is marked with the task instance (`run_marker`) and a
+        later try - or a start whose answer was lost - first looks for that mark: a run still
+        going is adopted and waited on, a run that succeeded is adopted as the result, and a run
+        that failed is started afresh (that is what a retry asks for).
+        """
+        marker = self.run_marker(context)
+        if _try_number(context) > 1:
+            adopted = self._adopt(context, marker, "an earlier try")
+            if adopted:
+                return adopted
+        try:
+            return self.start_runs(context)
+        except CloudflowsError as err:
+            if not err.retryable:
+                raise  # refused (validation, auth, not found): nothing was started
+            # Timeout after sending, reset mid-answer, 5xx: the run may exist. Look before starting.
+            self.log.warning(
+                "The start request's outcome is unknown (%s); looking for a %s it may have started",
+                err,
+                self.run_noun,
+            )
+            adopted = self._adopt(context, marker, "the start request whose answer was lost")
+            if adopted:
+                return adopted
+            self.log.info("No %s was started by that request; starting one", self.run_noun)
+            return self.start_runs(context)
+
+    def start_runs(self, context: Context) -> list[str | int]:
+        """Start afresh: the ids of the new runs (one, unless a product starts several at once)."""
+        run_id = self.start(context)
+        self.log.info("Started %s %s %s", self.hook.vendor, self.run_noun, run_id)
+        return [run_id]
+
+    def _adopt(self, context: Context, marker: str, origin: str) -> list[str | int] | None:
+        runs = self.find_marked_runs(context, marker)
+        if not runs:
+            self.log.info("No %s started by %s found (mark %s)", self.run_noun, origin, marker)
+            return None
+        verdicts = [
+            judge(run, success_states=self.success_states, failure_states=self.failure_states) for run in runs
+        ]
+        ids = [run.run_id for run in runs]
+        states = ", ".join(f"{run.run_id} {run.raw_state}" for run in runs)
+        if Verdict.FAILED in verdicts:
+            self.log.warning(
+                "The %s started by %s failed (%s): starting a new one", self.run_noun, origin, states
+            )
+            return None
+        if Verdict.WAITING in verdicts:
+            self.log.info(
+                "Adopted the %s started by %s, still going (%s): waiting for it instead of starting another",
+                self.run_noun,
+                origin,
+                states,
+            )
+        else:
+            self.log.info(
+                "Adopted the %s started by %s, which succeeded (%s): not starting another",
+                self.run_noun,
+                origin,
+                states,
+            )
+        return ids
 
     def stop(self, run_id: str | int) -> None:
         """Stop the remote run; vendors without a stop API leave it running (and say so)."""
@@ -111,9 +191,8 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
         )
 
     def execute(self, context: Context) -> Any:
-        run_id = self.start(context)
+        run_id = self.adopt_or_start(context)[0]
         self.started_run_id = run_id
-        self.log.info("Started %s %s %s", self.hook.vendor, self.run_noun, run_id)
         context["ti"].xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
         if not self.wait_for_completion:
             return run_id
@@ -137,17 +216,27 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
 
     def _wait(self, context: Context, run_id: str | int, deadline: float) -> Any:
         watcher = RunWatcher(self.run_noun, self.success_states, self.failure_states)
+        last = "no successful read"
         while True:
-            run = self.hook.get_run(run_id, **self.run_params())
-            verdict = watcher.watch(run, self.log)
-            if verdict is not Verdict.WAITING:
-                context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
-                if verdict is Verdict.FAILED:
-                    raise AirflowFailException(watcher.failure_message(run))
-                return run_id
+            try:
+                run = self.hook.get_run(run_id, **self.run_params())
+            except CloudflowsError as err:
+                # The hook has already retried this read; like the sensor, ride out an outage
+                # (network, 5xx, throttling) until the timeout, and fail on anything else.
+                if not watcher.polls_again(err, run_id, self.log):
+                    raise
+                last = f"last error: {err}"
+            else:
+                verdict = watcher.watch(run, self.log)
+                if verdict is not Verdict.WAITING:
+                    context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
+                    if verdict is Verdict.FAILED:
+                        raise AirflowFailException(watcher.failure_message(run))
+                    return run_id
+                last = f"last state {run.raw_state}"
             if time.time() >= deadline:
                 raise AirflowFailException(
-                    f"{self.run_noun} {run_id} did not finish within {self.timeout:.0f} s (last state {run.raw_state})"
+                    f"{self.run_noun} {run_id} did not finish within {self.timeout:.0f} s ({last})"
                 )
             time.sleep(self.poll_interval)
 
@@ -166,3 +255,30 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
     def on_kill(self) -> None:
         if self.started_run_id is not None:
             self.stop(self.started_run_id)
+
+
+def task_instance_marker(context: Context) -> str:
+    """A short stable digest of the task instance: dag id, task id, run id and map index.
+
+    Every try of one task instance gets the same marker; any other task instance another one.
+    """
+    ti = context.get("ti")
+    parts = [getattr(ti, name, None) for name in ("dag_id", "task_id", "run_id")]
+    map_index = getattr(ti, "map_index", -1)
+    parts.append(map_index if isinstance(map_index, int) else -1)
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+    return f"airflow-{digest[:24]}"
+
+
+def _try_number(context: Context) -> int:
+    number = getattr(context.get("ti"), "try_number", 1)
+    return number if isinstance(number, int) and not isinstance(number, bool) else 1
+
+
+def dag_run_start(context: Context) -> datetime | None:
+    """When the DAG run began (a lower bound on when any try of its tasks started a run)."""
+    start = getattr(context.get("dag_run"), "start_date", None)
+    if not isinstance(start, datetime):
+        return None
+    # A little slack for the vendor's clock.
+    return start - timedelta(minutes=5)

@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
+from airflow_provider_cloudflows.operators.base import (
+    GetWorkflowRunOperator,
+    StartWorkflowRunOperator,
+    dag_run_start,
+)
 from airflow_provider_cloudflows.targets.cloud_infinite import (
     CloudInfiniteProduct,
     CloudInfiniteWorkflowExecutionTarget,
@@ -16,6 +20,8 @@ from airflow_provider_cloudflows.targets.cloud_infinite import (
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_cloudflows.runs import WorkflowRun
 
 
 class CloudInfiniteGetWorkflowExecutionOperator(CloudInfiniteWorkflowExecutionTarget, GetWorkflowRunOperator):
@@ -144,3 +150,17 @@ class CloudInfiniteTriggerWorkflowOperator(CloudInfiniteProduct, StartWorkflowRu
 
     def start(self, context: Context) -> str:
         return self.hook.trigger(self.workflow_id, self.object_key, bucket=self.bucket)
+
+    def find_marked_runs(self, context: Context, marker: str) -> list[WorkflowRun]:
+        """The newest execution of the workflow on this object key since the DAG run began.
+
+        TriggerWorkflow takes only the workflow and the object, so CI keeps no mark of ours: the
+        execution is known by its object key and creation time (the list API's `name` and
+        `startCreationTime`). Another trigger of the same workflow on the same object during
+        this DAG run would be taken for this task's.
+        """
+        since = dag_run_start(context)
+        if since is None:
+            return []
+        run = self.hook.newest_run(self.workflow_id, self.object_key, start=since, bucket=self.bucket)
+        return [run] if run is not None else []

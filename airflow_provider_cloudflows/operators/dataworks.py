@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
@@ -13,6 +13,18 @@ from airflow_provider_cloudflows.xcom import INSTANCE_IDS_XCOM_KEY, RUN_ID_XCOM_
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_cloudflows.runs import WorkflowRun
+
+# The instance tag that carries the Airflow task instance's mark; business dates are midnight
+# Beijing time; a retry looks at most this many business dates of a backfill.
+MARKER_TAG = "airflow-task-instance"
+BEIJING = timezone(timedelta(hours=8))
+MAX_LOOKUP_DATES = 31
+
+
+def _bizdate_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=BEIJING).timestamp() * 1000)
 
 
 class DataWorksGetWorkflowInstanceOperator(DataWorksWorkflowInstanceTarget, GetWorkflowRunOperator):
@@ -118,7 +130,9 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
             periods=self.periods,
             task_parameters=self.task_parameters,
             workflow_parameters=self.workflow_parameters,
-            tags=self.tags,
+            # DataWorks keeps an instance's tags and filters ListWorkflowInstances by them: one
+            # more carries the task instance's mark, so a retry can find these instances.
+            tags=[*(self.tags or []), {"Key": MARKER_TAG, "Value": self.run_marker(context)}],
             poll_interval=min(self.poll_interval, 5.0),
             create_timeout=self.create_timeout,
         )
@@ -128,6 +142,47 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
     def start(self, context: Context) -> int:
         """The single-run contract of the base class: the first created instance."""
         return self.start_all(context)[0]
+
+    def start_runs(self, context: Context) -> list[str | int]:
+        ids = self.start_all(context)
+        self.log.info("Created DataWorks workflow instances %s", ids)
+        return list(ids)
+
+    def find_marked_runs(self, context: Context, marker: str) -> list[WorkflowRun]:
+        """The newest marked instance of each business date this operator creates instances for.
+
+        ListWorkflowInstances needs the business date: the dates of `periods`, else yesterday or
+        the day before in Beijing time (DataWorks gives a manual run yesterday's date).
+        """
+        runs = []
+        for bizdate in self._bizdates():
+            ids = self.hook.list_instance_ids(
+                project_id=self.project_id,
+                bizdate=bizdate,
+                workflow_id=self.workflow_id,
+                tags=[{"Key": MARKER_TAG, "Value": marker}],
+                page_size=10,
+                max_pages=1,
+            )
+            if ids:
+                runs.append(self.hook.get_run(ids[0], with_task_runs=False))
+        return runs
+
+    def _bizdates(self) -> list[int]:
+        ranges = (self.periods or {}).get("BizDates") if isinstance(self.periods, Mapping) else None
+        if not ranges:
+            today = datetime.now(BEIJING).date()
+            return [_bizdate_ms(today - timedelta(days=1)), _bizdate_ms(today - timedelta(days=2))]
+        days: list[int] = []
+        for r in ranges:
+            try:
+                day, end = date.fromisoformat(r["StartBizDate"]), date.fromisoformat(r["EndBizDate"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            while day <= end and len(days) < MAX_LOOKUP_DATES:
+                days.append(_bizdate_ms(day))
+                day += timedelta(days=1)
+        return days
 
     def stop(self, run_id: Any) -> None:
         ids = run_id if isinstance(run_id, list | tuple) else [run_id]
@@ -142,9 +197,9 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
     # -- waiting --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[int]:
-        ids = self.start_all(context)
+        ids = [int(i) for i in self.adopt_or_start(context)]
+        self.started_instance_ids = ids
         self.started_run_id = ids[0]
-        self.log.info("Created DataWorks workflow instances %s", ids)
         ti = context["ti"]
         ti.xcom_push(key=INSTANCE_IDS_XCOM_KEY, value=ids)
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=ids[0])

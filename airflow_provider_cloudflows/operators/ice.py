@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
+from airflow_provider_cloudflows.operators.base import (
+    GetWorkflowRunOperator,
+    StartWorkflowRunOperator,
+    dag_run_start,
+)
 from airflow_provider_cloudflows.targets.ice import IceProduct, IceWorkflowTaskTarget
 from airflow_provider_cloudflows.xcom import push_console_url
 
@@ -13,6 +18,24 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_cloudflows.hooks.ice import IceHook
+    from airflow_provider_cloudflows.runs import WorkflowRun
+
+# The UserData key that carries the Airflow task instance's mark, and how many of the
+# workflow's recent tasks a later try reads to find it.
+MARKER_KEY = "AirflowTaskInstance"
+MARKED_SCAN_LIMIT = 500
+USER_DATA_MAX_BYTES = 512  # as hooks/ice.py (not imported: DAG parsing imports no hook)
+
+
+def marker_of(user_data: Any) -> str | None:
+    if not isinstance(user_data, str):
+        return None
+    try:
+        document = json.loads(user_data)
+    except ValueError:
+        return None
+    value = document.get(MARKER_KEY) if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None
 
 
 class IceGetWorkflowTaskOperator(IceWorkflowTaskTarget, GetWorkflowRunOperator):
@@ -71,12 +94,47 @@ class IceStartWorkflowOperator(IceProduct, StartWorkflowRunOperator):
         task_id = hook.start_run(
             self.workflow_id,
             self.task_input,
-            self.user_data,
+            self._marked_user_data(self.run_marker(context)),
             skip_input_verification=self.skip_input_verification,
         )
         # Link to the task at once, even when not waiting for it.
         push_console_url(context, hook.console_url_for(task_id))
         return task_id
+
+    def _marked_user_data(self, marker: str) -> Mapping[str, Any] | str | None:
+        """The user's UserData with this task instance's mark added (ICE keeps and lists it)."""
+        if self.user_data is None:
+            return {MARKER_KEY: marker}
+        document: Any = self.user_data
+        if isinstance(document, str):
+            try:
+                document = json.loads(document)
+            except ValueError:
+                document = None
+        if not isinstance(document, Mapping):
+            self.log.warning(
+                "user_data is not a JSON object, so the task is not marked: a retry of this Airflow "
+                "task cannot find it and will start another"
+            )
+            return self.user_data
+        marked = {**document, MARKER_KEY: marker}
+        if len(json.dumps(marked, separators=(",", ":"), ensure_ascii=False).encode()) > USER_DATA_MAX_BYTES:
+            self.log.warning(
+                "user_data leaves no room in ICE's %d bytes for the task's mark: a retry of this "
+                "Airflow task cannot find it and will start another",
+                USER_DATA_MAX_BYTES,
+            )
+            return self.user_data
+        return marked
+
+    def find_marked_runs(self, context: Context, marker: str) -> list[WorkflowRun]:
+        """ListWorkflowTasks of the workflow since the DAG run began, read back by UserData."""
+        hook: IceHook = self.hook  # type: ignore[assignment]
+        since = dag_run_start(context)
+        for run in hook.list_runs(self.workflow_id, start_of_create_time=since, limit=MARKED_SCAN_LIMIT):
+            if marker_of(run.detail.get("WorkflowTask", {}).get("UserData")) == marker:
+                return [hook.get_run(run.run_id)]  # newest first: the latest start
+        return []
 
     def stop(self, run_id: str | int) -> None:
         self.log.warning(

@@ -12,6 +12,12 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_cloudflows.hooks.wedata import WeDataHook
+    from airflow_provider_cloudflows.runs import WorkflowRun
+
+# The run parameter that carries the Airflow task instance's mark, and how many pages of the
+# workflow's newest runs a later try reads to find it.
+MARKER_PARAM = "airflow_task_instance"
+MARKED_SCAN_PAGES = 5
 
 
 class WeDataGetWorkflowRunOperator(WeDataWorkflowRunTarget, GetWorkflowRunOperator):
@@ -71,9 +77,26 @@ class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
         return cast("WeDataHook", self.hook)
 
     def start(self, context: Context) -> str:
+        # The run keeps its parameters (WorkflowParams in ListTriggerWorkflowRuns): one more
+        # carries the task instance's mark, so a retry can find this run.
+        params = {**(self.workflow_params or {}), MARKER_PARAM: self.run_marker(context)}
         return self.wedata_hook.start_run(
-            self.project_id, self.workflow_id, params=self.workflow_params, task_ids=self.task_ids
+            self.project_id, self.workflow_id, params=params, task_ids=self.task_ids
         )
+
+    def find_marked_runs(self, context: Context, marker: str) -> list[WorkflowRun]:
+        """The workflow's newest runs (ListTriggerWorkflowRuns, newest first), read back by parameter."""
+        briefs = self.wedata_hook.list_runs(
+            self.project_id,
+            workflow_id=self.workflow_id,
+            page_size=100,
+            max_pages=MARKED_SCAN_PAGES,
+            newest_first=True,
+        )
+        for brief in briefs:
+            if brief.ExecutionId and marker in (brief.WorkflowParams or ""):
+                return [self.wedata_hook.get_run(brief.ExecutionId, project_id=str(self.project_id))]
+        return []
 
     def stop(self, run_id: str | int) -> None:
         results = self.wedata_hook.stop_runs(self.project_id, self.workflow_id, [str(run_id)])

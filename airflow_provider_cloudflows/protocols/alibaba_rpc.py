@@ -7,7 +7,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, ThrottledError
+from airflow_provider_cloudflows.errors import (
+    InvalidRequestError,
+    InvalidResponseError,
+    ServiceUnavailableError,
+    ThrottledError,
+)
 from airflow_provider_cloudflows.protocols.base import (
     NestingTooDeepError,
     WireProtocol,
@@ -123,7 +128,12 @@ class AlibabaRpc(WireProtocol):
         message = body.get("Message") or body.get("message") or response_preview(response)
         request_id = body.get("RequestId") or body.get("requestId")
         retry_after = response.headers.get("x-acs-retry-after")
-        error_cls = ThrottledError if retry_after else classify(code, response.status_code, ALIBABA_CODES)
+        # A retry hint on a 5xx is no proof the vendor did not act: for a start or stop request
+        # that answer stays an outage (outcome unknown), never throttling.
+        hinted = retry_after and (request.idempotent or response.status_code < 500)
+        error_cls = ThrottledError if hinted else classify(code, response.status_code, ALIBABA_CODES)
+        if error_cls is ThrottledError and not request.idempotent and response.status_code >= 500:
+            error_cls = ServiceUnavailableError
         kwargs: dict[str, Any] = {
             "vendor": self.vendor,
             "action": request.action,

@@ -276,7 +276,10 @@ def test_start_operator_without_waiting_pushes_execution_id(wedata_conn, monkeyp
     assert op.execute(ctx) == EXECUTION_ID
     assert pushed(ctx)["run_id"] == EXECUTION_ID
     create = vendor.mock.calls[0][1]
-    assert create["AdvancedParams"] == [{"ParamKey": "bizdate", "ParamValue": "20250101"}]
+    user_param, mark = create["AdvancedParams"]
+    assert user_param == {"ParamKey": "bizdate", "ParamValue": "20250101"}
+    # The task instance's mark, by which a retry finds this run.
+    assert mark["ParamKey"] == "airflow_task_instance" and mark["ParamValue"].startswith("airflow-")
     assert create["TaskIds"] == ["t1"]
     assert vendor.actions() == ["CreateTriggerWorkflowRun"]
 

@@ -1,7 +1,8 @@
 """Emulated Alibaba Cloud DataWorks OpenAPI 2024-05-18: workflow instances and task instances.
 
 Actions: GetWorkflowInstance, ListTaskInstances, GetTaskInstance, CreateWorkflowInstances,
-GetCreateWorkflowInstancesResult, StopWorkflowInstances. Response shapes and field names are
+GetCreateWorkflowInstancesResult, StopWorkflowInstances, ListWorkflowInstances (one business
+date; WorkflowId, Name, Type, EnvType and Tags filters). Created instances keep their Tags. Response shapes and field names are
 the official SDK's (`alibabacloud_dataworks_public20240518` models); times are 13-digit epoch
 milliseconds.
 
@@ -271,6 +272,18 @@ class DataWorksService(AlibabaRpcService):
             and (bizdate is None or r.fields.get("BizDate") == bizdate)
         ]
 
+    def _paging(self, call: Call) -> tuple[int, int, list[str]]:
+        """PageNumber, PageSize and SortBy of a List* call."""
+        page_number = call.int_param("PageNumber", 1, minimum=1) or 1
+        page_size = call.int_param("PageSize", 10, minimum=1) or 10
+        if page_size > MAX_PAGE_SIZE:
+            raise self.invalid_parameter("PageSize", page_size)
+        sort = str(call.get("SortBy", "Id Desc")).split()
+        if sort[0] != "Id" or (len(sort) > 1 and sort[1] not in ("Asc", "Desc")):
+            # Only id order is emulated; the other documented sort fields are refused clearly.
+            raise self.invalid_parameter("SortBy", call.get("SortBy"))
+        return page_number, page_size, sort
+
     # ------------------------------------------------------------------ actions
 
     @action("GetWorkflowInstance", required=("Id",))
@@ -283,17 +296,10 @@ class DataWorksService(AlibabaRpcService):
     async def list_task_instances(self, call: Call) -> dict[str, Any]:
         project_id = call.int_param("ProjectId", minimum=1)
         bizdate = call.int_param("Bizdate", minimum=0)
-        page_number = call.int_param("PageNumber", 1, minimum=1) or 1
-        page_size = call.int_param("PageSize", 10, minimum=1) or 10
-        if page_size > MAX_PAGE_SIZE:
-            raise self.invalid_parameter("PageSize", page_size)
+        page_number, page_size, sort = self._paging(call)
         instance_filter = call.int_param("WorkflowInstanceId", minimum=1)
         status = call.get("Status")
         env = call.get("ProjectEnv")
-        sort = str(call.get("SortBy", "Id Desc")).split()
-        if sort[0] != "Id" or (len(sort) > 1 and sort[1] not in ("Asc", "Desc")):
-            # Only id order is emulated; the other documented sort fields are refused clearly.
-            raise self.invalid_parameter("SortBy", call.get("SortBy"))
         runs = self._runs_in(project_id or 0, bizdate)
         if instance_filter is not None:
             runs = [r for r in runs if r.run_id == str(instance_filter)]
@@ -370,6 +376,7 @@ class DataWorksService(AlibabaRpcService):
                 "env_type": call.get("EnvType", "Prod"),
                 "workflow_parameters": call.get("WorkflowParameters"),
                 "step_seconds": step_seconds,
+                "tags": self._tags(call),
             }
             for day in bizdates
         ]
@@ -379,6 +386,51 @@ class DataWorksService(AlibabaRpcService):
         operation_id = self.store.random_uuid()
         self._operations[operation_id] = _Operation(polls_left=CREATING_POLLS, specs=specs, failure=failure)
         return {"OperationId": operation_id}
+
+    def _tags(self, call: Call) -> list[dict[str, str]]:
+        """`Tags` as the SDK sends it: a JSON array of {Key, Value}."""
+        if call.get("Tags") is None:
+            return []
+        tags = call.json_param("Tags")
+        if not isinstance(tags, list) or not all(isinstance(t, dict) and "Key" in t for t in tags):
+            raise self.invalid_parameter("Tags", call.get("Tags"))
+        return [{"Key": str(t["Key"]), "Value": str(t.get("Value", ""))} for t in tags]
+
+    @action("ListWorkflowInstances", required=("BizDate", "ProjectId"))
+    async def list_workflow_instances(self, call: Call) -> dict[str, Any]:
+        """Instances of one business date; filters WorkflowId, Name (fuzzy), Type, EnvType and
+        Tags (an instance carrying any of them); `Id Desc` / `Id Asc` order only."""
+        project_id = call.int_param("ProjectId", minimum=1)
+        bizdate = call.int_param("BizDate", minimum=0)
+        page_number, page_size, sort = self._paging(call)
+        workflow_id = call.int_param("WorkflowId", minimum=1)
+        name, kind, env = call.get("Name"), call.get("Type"), call.get("EnvType")
+        wanted = {(t["Key"], t["Value"]) for t in self._tags(call)}
+
+        def matches(run: ScriptedRun) -> bool:
+            f = run.fields
+            return (
+                (workflow_id is None or f.get("WorkflowId") == workflow_id)
+                and (name is None or str(name) in str(f.get("Name", "")))
+                and (kind is None or f.get("Type") == kind)
+                and (env is None or f.get("EnvType", "Prod") == env)
+                and (not wanted or any((t["Key"], t["Value"]) in wanted for t in f.get("Tags", [])))
+            )
+
+        runs = sorted(
+            (r for r in self._runs_in(project_id or 0, bizdate) if matches(r)),
+            key=lambda r: int(r.run_id),
+            reverse=len(sort) == 1 or sort[1] == "Desc",
+        )
+        page = runs[(page_number - 1) * page_size : page_number * page_size]
+        return {
+            "PagingInfo": {
+                "PageNumber": page_number,
+                "PageSize": page_size,
+                "TotalCount": len(runs),
+                "WorkflowInstances": [self._instance_json(self.store.snapshot_of(r)) for r in page],
+            }
+        }
 
     def _bizdates(self, call: Call) -> list[int]:
         periods = call.json_param("Periods")
@@ -445,6 +497,7 @@ class DataWorksService(AlibabaRpcService):
                 workflow_parameters=spec["workflow_parameters"],
             )
             run["fields"]["UnifiedWorkflowInstanceId"] = unified
+            run["fields"]["Tags"] = spec["tags"]
             self.state.script_run(run)
             op.instance_ids.append(instance_id)
             op.task_instance_ids.append(task_base)
