@@ -33,18 +33,26 @@ from airflow_provider_cloudflows.hooks.wedata import WeDataHook
 RETRIES = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
 
 
+def _connection(
+    monkeypatch: pytest.MonkeyPatch,
+    conn_id: str,
+    *,
+    login: str = "id",
+    password: str = "key",
+    **extra: object,
+) -> None:
+    """A `tencentcloud` connection in ap-guangzhou with these extras, as users set it in the environment."""
+    conn = {
+        "conn_type": "tencentcloud",
+        "login": login,
+        "password": password,
+        "extra": {"region": "ap-guangzhou", **extra},
+    }
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+
+
 def _hook(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> WeDataHook:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_MISCONFIGURED",
-        json.dumps(
-            {
-                "conn_type": "tencentcloud",
-                "login": "id",
-                "password": "key",
-                "extra": {"region": "ap-guangzhou"},
-            }
-        ),
-    )
+    _connection(monkeypatch, "misconfigured")
     hook = WeDataHook("misconfigured", endpoint=endpoint, retry_policy=RETRIES)
     hook.attempts = []  # type: ignore[attr-defined]
     hook.sleep = lambda seconds: hook.attempts.append(seconds)  # type: ignore[attr-defined]
@@ -158,22 +166,13 @@ def test_a_sensor_fails_on_the_first_poke_when_nothing_ever_answered(monkeypatch
     from airflow_provider_cloudflows.sensors.wedata import WeDataWorkflowRunSensor
 
     port = _closed_port()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_MISCONFIGURED",
-        json.dumps(
-            {
-                "conn_type": "tencentcloud",
-                "login": "id",
-                "password": "key",
-                "extra": {
-                    "region": "ap-guangzhou",
-                    "endpoint": f"http://127.0.0.1:{port}",
-                    "retry_base_delay": 0.001,
-                    "retry_max_delay": 0.01,
-                    "retry_max_attempts": 2,
-                },
-            }
-        ),
+    _connection(
+        monkeypatch,
+        "misconfigured",
+        endpoint=f"http://127.0.0.1:{port}",
+        retry_base_delay=0.001,
+        retry_max_delay=0.01,
+        retry_max_attempts=2,
     )
     sensor = WeDataWorkflowRunSensor(
         task_id="wait",
@@ -196,21 +195,7 @@ async def test_a_trigger_rides_the_outage_out_and_its_timeout_names_the_last_err
     from airflow_provider_cloudflows.triggers.workflow_run import WorkflowRunTrigger
 
     port = _closed_port()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_MISCONFIGURED",
-        json.dumps(
-            {
-                "conn_type": "tencentcloud",
-                "login": "id",
-                "password": "key",
-                "extra": {
-                    "region": "ap-guangzhou",
-                    "endpoint": f"http://127.0.0.1:{port}",
-                    "retry_max_attempts": 1,
-                },
-            }
-        ),
-    )
+    _connection(monkeypatch, "misconfigured", endpoint=f"http://127.0.0.1:{port}", retry_max_attempts=1)
     trigger = WorkflowRunTrigger(
         hook_class_path="airflow_provider_cloudflows.hooks.wedata.WeDataHook",
         conn_id="misconfigured",
@@ -242,17 +227,7 @@ def test_retry_extras_out_of_range_are_a_clear_error(
 ) -> None:
     from airflow_provider_cloudflows.errors import InvalidRequestError
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TUNED",
-        json.dumps(
-            {
-                "conn_type": "tencentcloud",
-                "login": "id",
-                "password": "key",
-                "extra": {"region": "ap-guangzhou", **extras},
-            }
-        ),
-    )
+    _connection(monkeypatch, "tuned", **extras)
     with pytest.raises(InvalidRequestError) as caught:
         WeDataHook("tuned").retry_policy  # noqa: B018 - the property reads the extras
     assert f"'{named}'" in str(caught.value) and "'tuned'" in str(caught.value)
@@ -264,30 +239,10 @@ def test_credentials_lose_stray_whitespace_and_refuse_control_characters(
     from airflow_provider_cloudflows.errors import InvalidRequestError
 
     token = "sts-token-0123456789"
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_PASTED",
-        json.dumps(
-            {
-                "conn_type": "tencentcloud",
-                "login": " id\n",
-                "password": "key ",
-                "extra": {"region": "ap-guangzhou", "security_token": f"{token}\n"},
-            }
-        ),
-    )
+    _connection(monkeypatch, "pasted", login=" id\n", password="key ", security_token=f"{token}\n")
     creds = WeDataHook("pasted").credentials
     assert (creds.key_id, creds.secret, creds.security_token) == ("id", "key", token)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_BROKEN",
-        json.dumps(
-            {
-                "conn_type": "tencentcloud",
-                "login": "id",
-                "password": "key",
-                "extra": {"region": "ap-guangzhou", "security_token": f"sts-{token}\nX"},
-            }
-        ),
-    )
+    _connection(monkeypatch, "broken", security_token=f"sts-{token}\nX")
     with pytest.raises(InvalidRequestError) as caught:
         WeDataHook("broken").credentials  # noqa: B018
     assert "security_token" in str(caught.value) and token not in str(caught.value)
@@ -337,21 +292,7 @@ async def test_a_private_ca_from_the_connection_is_trusted(
     port = server.sockets[0].getsockname()[1]
     cert = tmp_path / "cert.pem"
     ca_bundle = str(cert) if form == "path" else cert.read_text()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_PRIVATE",
-        json.dumps(
-            {
-                "conn_type": "tencentcloud",
-                "login": "id",
-                "password": "key",
-                "extra": {
-                    "region": "ap-guangzhou",
-                    "endpoint": f"https://127.0.0.1:{port}",
-                    "ca_bundle": ca_bundle,
-                },
-            }
-        ),
-    )
+    _connection(monkeypatch, "private", endpoint=f"https://127.0.0.1:{port}", ca_bundle=ca_bundle)
     try:
         hook = WeDataHook("private", retry_policy=RetryPolicy(max_attempts=1))
         with pytest.raises(InvalidResponseError):
@@ -376,17 +317,7 @@ def test_a_ca_bundle_that_cannot_be_read_is_a_clear_error(
         (str(tmp_path / "missing.pem"), "no file at"),
         ("-----BEGIN CERTIFICATE-----\nnot base64\n", "PEM"),
     ):
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_PRIVATE",
-            json.dumps(
-                {
-                    "conn_type": "tencentcloud",
-                    "login": "id",
-                    "password": "key",
-                    "extra": {"region": "ap-guangzhou", "ca_bundle": value},
-                }
-            ),
-        )
+        _connection(monkeypatch, "private", ca_bundle=value)
         with pytest.raises(InvalidRequestError, match="'ca_bundle'") as caught:
             WeDataHook("private").transport  # noqa: B018 - building the pools reads the CA
         assert says in str(caught.value)
