@@ -61,5 +61,5 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [f"{_PKG}.triggers.workflow_run"],
             }
         ],
-        "extra-links": [p.link for p in PRODUCTS.values()],
+        "extra-links": [link for p in PRODUCTS.values() for link in (p.link, *p.other_links)],
     }

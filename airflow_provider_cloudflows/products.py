@@ -42,6 +42,9 @@ class Product(NamedTuple):
     link: str  # dotted path of its console link (an extra link)
     emulator_service: str  # dotted path of its emulator service class
     docs_url: str
+    # Console links of the product's other kinds of run (WeData's task instances), registered
+    # with Airflow like `link`.
+    other_links: tuple[str, ...] = ()
 
 
 CONNECTION_TYPES: dict[str, ConnectionType] = {
@@ -100,6 +103,7 @@ PRODUCTS: dict[str, Product] = {
             link=f"{_PKG}.links.wedata.WeDataWorkflowRunLink",
             emulator_service=f"{_PKG}.emulator.services.wedata.WeDataService",
             docs_url="https://cloud.tencent.com/document/product/1267",
+            other_links=(f"{_PKG}.links.wedata.WeDataTaskInstanceLink",),
         ),
         Product(
             key="cloud_infinite",

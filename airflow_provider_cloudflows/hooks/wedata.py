@@ -196,15 +196,18 @@ class WeDataHook(CloudflowsHook):
     def console_url(self, run: WorkflowRun) -> str | None:
         brief = run.detail.get("TriggerWorkflowRun", {})
         template = self.credentials.extras.get("console_url_template") or DEFAULT_CONSOLE_URL_TEMPLATE
-        values = {
-            "project_id": brief.get("ProjectId") or "",
-            "workflow_id": run.workflow_id or "",
-            "execution_id": run.run_id,
-            "region": self.credentials.region or "",
-        }
-        # Values are URL-encoded so an odd id cannot break the link.
-        encoded = {k: urlencode({"": v})[1:] for k, v in values.items()}
-        return template.format(**encoded)
+        return fill_console_template(
+            template,
+            project_id=brief.get("ProjectId") or "",
+            workflow_id=run.workflow_id or "",
+            execution_id=run.run_id,
+            region=self.credentials.region or "",
+        )
+
+
+def fill_console_template(template: str, **values: str) -> str:
+    """A console URL from a template; values are URL-encoded so an odd id cannot break the link."""
+    return template.format(**{k: urlencode({"": v})[1:] for k, v in values.items()})
 
 
 def _require(name: str, value: Any, action: str) -> str:
@@ -217,12 +220,14 @@ def _param_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _run_not_found(err: NotFoundError, execution_id: Any, project_id: Any) -> NotFoundError:
+def _run_not_found(
+    err: NotFoundError, execution_id: Any, project_id: Any, noun: str = "workflow run"
+) -> NotFoundError:
     """Re-word a vendor's not-found so it names what was looked for; keeps every field of the original."""
     if str(execution_id) in err.message and str(project_id) in err.message:
         return err
     return NotFoundError(
-        f"workflow run {execution_id} not found in project {project_id}: {err.message}",
+        f"{noun} {execution_id} not found in project {project_id}: {err.message}",
         vendor=err.vendor,
         action=err.action,
         http_status=err.http_status,

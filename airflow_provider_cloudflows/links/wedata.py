@@ -9,3 +9,9 @@ class WeDataWorkflowRunLink(ConsoleLink):
     """Opens the run in the WeData console (URL built by `WeDataHook.console_url`)."""
 
     name = "WeData Run"
+
+
+class WeDataTaskInstanceLink(ConsoleLink):
+    """Opens the task instance in the WeData console (URL built by `WeDataTaskInstanceHook.console_url`)."""
+
+    name = "WeData Task Instance"

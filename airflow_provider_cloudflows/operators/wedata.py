@@ -1,12 +1,19 @@
-"""Operators for Tencent Cloud WeData workflow runs: read one, or start one (and wait, and stop on kill)."""
+"""Operators for Tencent Cloud WeData: workflow runs (read, or start, wait and stop on kill) and task instances (read)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from airflow_provider_cloudflows.errors import NotFoundError
 from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
-from airflow_provider_cloudflows.targets.wedata import WeDataProduct, WeDataWorkflowRunTarget
+from airflow_provider_cloudflows.targets.wedata import (
+    TASK_INSTANCE_TEMPLATE_FIELDS,
+    WeDataProduct,
+    WeDataTaskInstanceTarget,
+    WeDataWorkflowRunTarget,
+)
+from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -109,3 +116,29 @@ class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
                 self.log.info("Stopped WeData workflow run %s", result.ItemId or run_id)
         if not results:
             self.log.info("Asked WeData to stop workflow run %s", run_id)
+
+
+class WeDataGetTaskInstanceOperator(WeDataTaskInstanceTarget, GetWorkflowRunOperator):
+    """Read a WeData task instance: the instance is the return value (and its one task run, `task_runs`).
+
+    :param instance_key: the InstanceKey (templated).
+    :param wedata_task_id / schedule_time / schedule_time_to / workflow_id: instead of the key,
+        the task's instance of that schedule time (the newest match; see WeDataTaskInstanceSensor).
+        Its key is pushed to XCom `run_id`; none found fails the task, naming what was looked for.
+    :param project_id: the WeData project id (templated).
+    :param tencentcloud_conn_id: the `tencentcloud` connection.
+    """
+
+    template_fields: Sequence[str] = TASK_INSTANCE_TEMPLATE_FIELDS
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if not self.finds_by_task:
+            return super().execute(context)
+        run = self.find_instance()
+        if run is None:
+            raise NotFoundError(
+                f"no task instance of {self.describe_lookup()}", vendor=self.hook_class.vendor
+            )
+        context["ti"].xcom_push(key=RUN_ID_XCOM_KEY, value=run.run_id)
+        self.log.info("%s task instance %s is %s", run.vendor, run.run_id, run.raw_state)
+        return self.push_run(context, run)
