@@ -37,6 +37,18 @@ CASES = {
         "tencentcloud_conn_id",
         {"project_id": "p"},
     ),
+    "sensors.wedata.WeDataTaskInstanceSensor": (
+        "instance_key",
+        "run_id",
+        "tencentcloud_conn_id",
+        {"project_id": "p"},
+    ),
+    "operators.wedata.WeDataGetTaskInstanceOperator": (
+        "instance_key",
+        "run_id",
+        "tencentcloud_conn_id",
+        {"project_id": "p"},
+    ),
     "sensors.cloud_infinite.CloudInfiniteWorkflowExecutionSensor": (
         "run_id",
         "run_id",
@@ -77,7 +89,15 @@ def test_default_args_fill_the_vendor_keywords(path):
     assert task.conn_id == "from_default_args"
 
 
-@pytest.mark.parametrize("path", sorted(p for p in CASES if "CloudInfiniteWorkflowExecutionSensor" not in p))
+# These name their run by id or by what the DAG author knows, so the id is optional.
+OPTIONAL_RUN_KEYWORD = (
+    "CloudInfiniteWorkflowExecutionSensor",
+    "WeDataTaskInstanceSensor",
+    "WeDataGetTaskInstanceOperator",
+)
+
+
+@pytest.mark.parametrize("path", sorted(p for p in CASES if not p.endswith(OPTIONAL_RUN_KEYWORD)))
 def test_a_missing_run_keyword_is_airflows_own_error(path):
     cls = task_class(path)
     run_kw, _, _, required = CASES[path]
