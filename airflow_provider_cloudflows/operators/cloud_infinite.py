@@ -29,11 +29,20 @@ class CloudInfiniteGetWorkflowExecutionOperator(CloudInfiniteWorkflowExecutionTa
     node, with the CI JobId as `job_id`) go under `task_runs`.
 
     :param run_id: the execution's RunId (templated).
+    :param workflow_id / object_key / created_after / created_before: instead of the RunId, the
+        newest matching execution (as CloudInfiniteWorkflowExecutionSensor; fails when none exists).
     :param bucket: BucketName-APPID; default the connection's `bucket` extra (templated).
     :param tencentcloud_conn_id: the `tencentcloud` connection.
     """
 
-    template_fields: Sequence[str] = (*GetWorkflowRunOperator.template_fields, "bucket")
+    template_fields: Sequence[str] = (
+        *GetWorkflowRunOperator.template_fields,
+        "bucket",
+        "workflow_id",
+        "object_key",
+        "created_after",
+        "created_before",
+    )
 
 
 class CloudInfiniteListWorkflowExecutionsOperator(CloudInfiniteProduct, BaseOperator):

@@ -25,10 +25,20 @@ class WeDataGetWorkflowRunOperator(WeDataWorkflowRunTarget, GetWorkflowRunOperat
 
     :param execution_id: the WorkflowExecutionId (templated).
     :param project_id: the WeData project id (templated).
+    :param workflow_id / scheduled_after / scheduled_before: instead of the id, the newest run of the
+        workflow scheduled in that window (as WeDataWorkflowRunSensor; fails when none exists).
     :param tencentcloud_conn_id: the `tencentcloud` connection.
     """
 
-    template_fields: Sequence[str] = ("execution_id", "project_id", "tencentcloud_conn_id", "region")
+    template_fields: Sequence[str] = (
+        "execution_id",
+        "project_id",
+        "tencentcloud_conn_id",
+        "region",
+        "workflow_id",
+        "scheduled_after",
+        "scheduled_before",
+    )
 
 
 class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
