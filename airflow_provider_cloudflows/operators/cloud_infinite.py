@@ -38,10 +38,7 @@ class CloudInfiniteGetWorkflowExecutionOperator(CloudInfiniteWorkflowExecutionTa
     template_fields: Sequence[str] = (
         *GetWorkflowRunOperator.template_fields,
         "bucket",
-        "workflow_id",
-        "object_key",
-        "created_after",
-        "created_before",
+        *CloudInfiniteWorkflowExecutionTarget.run_description.arguments,
     )
 
 

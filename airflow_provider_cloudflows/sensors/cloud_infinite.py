@@ -41,8 +41,5 @@ class CloudInfiniteWorkflowExecutionSensor(CloudInfiniteWorkflowExecutionTarget,
     template_fields: Sequence[str] = (
         *WorkflowRunSensor.template_fields,
         "bucket",
-        "workflow_id",
-        "object_key",
-        "created_after",
-        "created_before",
+        *CloudInfiniteWorkflowExecutionTarget.run_description.arguments,
     )
