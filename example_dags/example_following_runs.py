@@ -6,6 +6,9 @@ the business date `{{ ds }}` - it waits while DataWorks has not generated it yet
 newest if a rerun made several, and pushes its id to XCom `run_id` - and the next step reads the
 instance it found.
 
+Scheduled daily, `{{ ds }}` is the day before the run, as DataWorks' business date is. Triggered
+by hand on Airflow 3, give the run a logical date: without one there is no `{{ ds }}` to render.
+
 Against the local emulator (`scripts/demo`) the default connection points at it and the demo
 preloads a periodic instance for today's business date. Against real DataWorks, set the params
 to your workspace and a deployed periodic workflow.

@@ -77,9 +77,10 @@ def preload_periodic_instances(emulator_url: str, *, project_id: int, workflow_i
     from airflow_provider_cloudflows.emulator.services.dataworks import bizdate_ms, instance_spec
 
     today = datetime.now(UTC).date()
+    days = {3000 + offset: today + timedelta(days=offset) for offset in (-1, 0, 1)}
     specs = [
         instance_spec(
-            3000 + offset,
+            instance_id,
             ["NotRun", "WaitResource", "Running", "Success"],
             [
                 ("extract", ["NotRun", "NotRun", "Running", "Success"]),
@@ -88,10 +89,10 @@ def preload_periodic_instances(emulator_url: str, *, project_id: int, workflow_i
             name="orders_nightly",
             project_id=project_id,
             workflow_id=workflow_id,
-            bizdate=bizdate_ms(today + timedelta(days=offset)),
+            bizdate=bizdate_ms(day),
             instance_type="Normal",
         )
-        for offset in (-1, 0, 1)
+        for instance_id, day in days.items()
     ]
     with EmulatorControl(emulator_url) as control:
         control.script_runs(specs)

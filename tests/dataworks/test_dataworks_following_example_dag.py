@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 
 def test_example_dag_follows_the_periodic_instance_of_the_business_date(
     load_example_dag, cloudflows_emulator, monkeypatch
@@ -18,7 +16,7 @@ def test_example_dag_follows_the_periodic_instance_of_the_business_date(
     preloaded = preload_runs_named_by_params(cloudflows_emulator.url, {dag.dag_id: dag})
     assert len(preloaded) == 3  # yesterday's, today's and tomorrow's periodic instance
 
-    dag_run = dag.test(logical_date=datetime.now(UTC))
+    dag_run = dag.test()
 
     assert dag_run.state == DagRunState.SUCCESS
     requests = cloudflows_emulator.control.requests(vendor="dataworks")
