@@ -96,9 +96,7 @@ def preload_periodic_instances(emulator_url: str, *, project_id: int, workflow_i
     ]
     with EmulatorControl(emulator_url) as control:
         control.script_runs(specs)
-    return [
-        f"{spec['vendor']} {spec['run_id']} (business date {spec['fields']['BizDate']})" for spec in specs
-    ]
+    return [f"dataworks {instance_id} (business date {day})" for instance_id, day in days.items()]
 
 
 def preload_runs_named_by_params(emulator_url: str, dags: Mapping[str, Any]) -> list[str]:
