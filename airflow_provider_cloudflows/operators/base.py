@@ -27,20 +27,36 @@ if TYPE_CHECKING:
 class GetWorkflowRunOperator(ProductTask, BaseOperator):
     """Read one run and its task runs: the run is the return value, task runs go under `task_runs`.
 
-    A product's get operator is its run target (targets/) on top of this class.
+    A product's get operator is its run target (targets/) on top of this class, so it takes the
+    same description of a run as the product's sensor instead of an id: it reads the newest
+    matching run (its id goes to XCom `run_id`) and fails when none matches - a get operator does
+    not wait; the sensor does.
     """
 
     template_fields: Sequence[str] = ("run_id", "conn_id", "region")
 
     def __init__(
-        self, *, run_id: str | int, conn_id: str | None = None, region: str | None = None, **kwargs: Any
+        self,
+        *,
+        run_id: str | int | None = None,
+        conn_id: str | None = None,
+        region: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.run_id = run_id
+        self.run_id = "" if run_id is None else run_id
         self.conn_id = conn_id or self.hook_class.default_conn_name
         self.region = region
 
     def execute(self, context: Context) -> dict[str, Any]:
+        if self.by_description:
+            found = self.find_run(context)
+            if found is None:
+                raise AirflowFailException(
+                    f"no {self.hook.vendor} {self.run_noun} {self.describe_run()} exists; "
+                    "use the product's sensor to wait for one"
+                )
+            self.run_id = self.run_id_of(found)
         run = self.hook.get_run(self.run_id, **self.run_params())
         self.log.info(
             "%s %s %s is %s (%s)",

@@ -31,9 +31,20 @@ class DataWorksGetWorkflowInstanceOperator(DataWorksWorkflowInstanceTarget, GetW
     """Read a workflow instance: the instance is the return value, its task instances go under `task_runs`.
 
     :param instance_id: the workflow instance id (templated).
+    :param workflow_id / biz_date / project_id / instance_type: instead of the id, the newest
+        instance of the workflow for that business date (as DataWorksWorkflowInstanceSensor;
+        fails when none exists).
     :param alibabacloud_conn_id: the `alibabacloud` connection.
     :param with_task_runs: also read every task instance (default True).
     """
+
+    template_fields: Sequence[str] = (
+        *GetWorkflowRunOperator.template_fields,
+        "workflow_id",
+        "biz_date",
+        "project_id",
+        "instance_type",
+    )
 
     def __init__(self, *, with_task_runs: bool = True, **kwargs: Any) -> None:
         # One read: unlike the sensor's, its task instances are read whatever the instance's state.
@@ -156,16 +167,15 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
         """
         runs = []
         for bizdate in self._bizdates():
-            ids = self.hook.list_instance_ids(
+            marked = self.hook.list_runs(
                 project_id=self.project_id,
-                bizdate=bizdate,
+                biz_date=bizdate,
                 workflow_id=self.workflow_id,
                 tags=[{"Key": MARKER_TAG, "Value": marker}],
                 page_size=10,
-                max_pages=1,
+                limit=1,
             )
-            if ids:
-                runs.append(self.hook.get_run(ids[0], with_task_runs=False))
+            runs += list(marked)
         return runs
 
     def _bizdates(self) -> list[int]:

@@ -42,10 +42,19 @@ class IceGetWorkflowTaskOperator(IceWorkflowTaskTarget, GetWorkflowRunOperator):
     """Read an ICE workflow task: the task is the return value, its node results go under `task_runs`.
 
     :param workflow_task_id: the ICE TaskId (templated; `task_id` is the Airflow task's own id).
+    :param workflow_id / created_after / created_before: instead of the id, the newest task of the
+        workflow created in that window (as IceWorkflowTaskSensor; fails when none exists).
     :param alibabacloud_conn_id: the `alibabacloud` connection (templated).
     """
 
-    template_fields: Sequence[str] = ("workflow_task_id", "alibabacloud_conn_id", "region")
+    template_fields: Sequence[str] = (
+        "workflow_task_id",
+        "alibabacloud_conn_id",
+        "region",
+        "workflow_id",
+        "created_after",
+        "created_before",
+    )
 
 
 class IceStartWorkflowOperator(IceProduct, StartWorkflowRunOperator):
@@ -131,7 +140,7 @@ class IceStartWorkflowOperator(IceProduct, StartWorkflowRunOperator):
         """ListWorkflowTasks of the workflow since the DAG run began, read back by UserData."""
         hook: IceHook = self.hook  # type: ignore[assignment]
         since = dag_run_start(context)
-        for run in hook.list_runs(self.workflow_id, start_of_create_time=since, limit=MARKED_SCAN_LIMIT):
+        for run in hook.list_runs(self.workflow_id, created_after=since, limit=MARKED_SCAN_LIMIT):
             if marker_of(run.detail.get("WorkflowTask", {}).get("UserData")) == marker:
                 return [hook.get_run(run.run_id)]  # newest first: the latest start
         return []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from airflow_provider_cloudflows.errors import NotFoundError
 from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
 from airflow_provider_cloudflows.targets.wedata import (
     TASK_INSTANCE_TEMPLATE_FIELDS,
@@ -13,7 +12,6 @@ from airflow_provider_cloudflows.targets.wedata import (
     WeDataTaskInstanceTarget,
     WeDataWorkflowRunTarget,
 )
-from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -32,10 +30,20 @@ class WeDataGetWorkflowRunOperator(WeDataWorkflowRunTarget, GetWorkflowRunOperat
 
     :param execution_id: the WorkflowExecutionId (templated).
     :param project_id: the WeData project id (templated).
+    :param workflow_id / scheduled_after / scheduled_before: instead of the id, the newest run of the
+        workflow scheduled in that window (as WeDataWorkflowRunSensor; fails when none exists).
     :param tencentcloud_conn_id: the `tencentcloud` connection.
     """
 
-    template_fields: Sequence[str] = ("execution_id", "project_id", "tencentcloud_conn_id", "region")
+    template_fields: Sequence[str] = (
+        "execution_id",
+        "project_id",
+        "tencentcloud_conn_id",
+        "region",
+        "workflow_id",
+        "scheduled_after",
+        "scheduled_before",
+    )
 
 
 class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
@@ -93,16 +101,12 @@ class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
 
     def find_marked_runs(self, context: Context, marker: str) -> list[WorkflowRun]:
         """The workflow's newest runs (ListTriggerWorkflowRuns, newest first), read back by parameter."""
-        briefs = self.wedata_hook.list_runs(
-            self.project_id,
-            workflow_id=self.workflow_id,
-            page_size=100,
-            max_pages=MARKED_SCAN_PAGES,
-            newest_first=True,
+        runs = self.wedata_hook.list_runs(
+            self.project_id, workflow_id=self.workflow_id, page_size=100, max_pages=MARKED_SCAN_PAGES
         )
-        for brief in briefs:
-            if brief.ExecutionId and marker in (brief.WorkflowParams or ""):
-                return [self.wedata_hook.get_run(brief.ExecutionId, project_id=str(self.project_id))]
+        for run in runs:
+            if marker in (run.detail["TriggerWorkflowRun"].get("WorkflowParams") or ""):
+                return [self.wedata_hook.get_run(run.run_id, project_id=str(self.project_id))]
         return []
 
     def stop(self, run_id: str | int) -> None:
@@ -130,15 +134,3 @@ class WeDataGetTaskInstanceOperator(WeDataTaskInstanceTarget, GetWorkflowRunOper
     """
 
     template_fields: Sequence[str] = TASK_INSTANCE_TEMPLATE_FIELDS
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        if not self.finds_by_task:
-            return super().execute(context)
-        run = self.find_instance()
-        if run is None:
-            raise NotFoundError(
-                f"no task instance of {self.describe_lookup()}", vendor=self.hook_class.vendor
-            )
-        context["ti"].xcom_push(key=RUN_ID_XCOM_KEY, value=run.run_id)
-        self.log.info("%s task instance %s is %s", run.vendor, run.run_id, run.raw_state)
-        return self.push_run(context, run)

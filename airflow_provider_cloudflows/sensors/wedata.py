@@ -2,39 +2,39 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, PokeReturnValue
-
-from airflow_provider_cloudflows.errors import InvalidRequestError
 from airflow_provider_cloudflows.sensors.base import WorkflowRunSensor
-from airflow_provider_cloudflows.sensors.cloud_infinite import _timer as timer_trigger
 from airflow_provider_cloudflows.targets.wedata import (
     TASK_INSTANCE_TEMPLATE_FIELDS,
     WeDataTaskInstanceTarget,
     WeDataWorkflowRunTarget,
 )
-from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY
-
-if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context
 
 
 class WeDataWorkflowRunSensor(WeDataWorkflowRunTarget, WorkflowRunSensor):
     """Wait until a WeData workflow run finishes; fail if it fails (GetTriggerWorkflowRun).
 
+    Name the run by its execution id, or by its workflow and when it was scheduled (a run that
+    WeData's own triggers start):
+
     :param execution_id: the WorkflowExecutionId (templated).
-    :param project_id: the WeData project id (templated).
+    :param project_id: the WeData project id (templated); needed either way.
+    :param workflow_id: instead of the id: wait for the newest run of this workflow whose planned
+        schedule time is within `scheduled_after` .. `scheduled_before` (templated).
+    :param scheduled_after: the start of the schedule-time window, inclusive (datetime or ISO
+        text, templated, e.g. `"{{ data_interval_start }}"`); required with `workflow_id`.
+    :param scheduled_before: the end of the window, inclusive (optional; templated).
     :param tencentcloud_conn_id: the `tencentcloud` connection (region required; endpoint optional).
     :param success_states / failure_states: raw WeData states overriding the defaults. By default a
         skipped run (``SKIPED``) succeeds; pass ``failure_states=["SKIPED"]`` to fail on it.
     :param deferrable: wait in the triggerer instead of a worker slot.
 
-    Also takes every WorkflowRunSensor / BaseSensorOperator argument (poke_interval, timeout,
-    mode, soft_fail, region...). On success the run, with its task runs, is the XCom return value.
+    A run that does not exist yet is waited for; when several match, the one scheduled last is
+    followed, and the log says how many matched. See WorkflowRunSensor for how each mode keeps
+    the found id (XCom `run_id`). Also takes every WorkflowRunSensor / BaseSensorOperator argument
+    (poke_interval, timeout, mode, soft_fail, region...). On success the run, with its task runs,
+    is the XCom return value.
     """
 
     template_fields: Sequence[str] = (
@@ -44,6 +44,9 @@ class WeDataWorkflowRunSensor(WeDataWorkflowRunTarget, WorkflowRunSensor):
         "region",
         "success_states",
         "failure_states",
+        "workflow_id",
+        "scheduled_after",
+        "scheduled_before",
     )
 
 
@@ -78,75 +81,3 @@ class WeDataTaskInstanceSensor(WeDataTaskInstanceTarget, WorkflowRunSensor):
     """
 
     template_fields: Sequence[str] = (*TASK_INSTANCE_TEMPLATE_FIELDS, "success_states", "failure_states")
-
-    # -- finding the instance by task and schedule time ------------------------------------------
-
-    def _waits_for_lookup(self) -> bool:
-        """True while the instance is still to be found by task and schedule time."""
-        if self.run_id and str(self.run_id).strip():
-            return False
-        if self.finds_by_task:
-            return True
-        raise InvalidRequestError(
-            f"instance_key is empty (it rendered to {self.run_id!r}): give the task instance's "
-            "InstanceKey, or wedata_task_id and schedule_time to wait for the task's instance of that time",
-            vendor=self.hook_class.vendor,
-        )
-
-    def find_run_id(self, context: Context) -> str | None:
-        """The newest matching instance's key, or None; pushes a found key to XCom `run_id`."""
-        run = self.find_instance()
-        if run is None:
-            self.log.info("No task instance of %s yet", self.describe_lookup())
-            return None
-        self.log.info(
-            "Waiting on task instance %s of %s (now %s)", run.run_id, self.describe_lookup(), run.raw_state
-        )
-        if context.get("ti") is not None:
-            context["ti"].xcom_push(key=RUN_ID_XCOM_KEY, value=run.run_id)
-        return run.run_id
-
-    def poke(self, context: Context) -> PokeReturnValue | bool:
-        if self._waits_for_lookup():
-            found = self.find_run_id(context)
-            if found is None:
-                return PokeReturnValue(is_done=False)
-            self.run_id = found
-        return super().poke(context)
-
-    # -- deferral while the instance does not exist yet ------------------------------------------
-
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable or not self._waits_for_lookup():
-            return super().execute(context)
-        return self._look_then_defer(context, deadline=time.time() + self.timeout)
-
-    def resume_looking(self, context: Context, event: Any = None, deadline: float | None = None) -> Any:
-        """Called when the timer set while no instance existed fires: look again."""
-        return self._look_then_defer(context, deadline=deadline or time.time() + self.timeout)
-
-    def _look_then_defer(self, context: Context, *, deadline: float) -> Any:
-        # While there is no instance, the worker looks (one list call) and defers on a timer; once
-        # there is one, the shared WorkflowRunTrigger waits on its key.
-        found = self.find_run_id(context)
-        remaining = deadline - time.time()
-        if found is None:
-            if remaining <= 0:
-                message = f"no task instance of {self.describe_lookup()} appeared within {self.timeout:.0f} s"
-                if self.soft_fail:
-                    raise AirflowSkipException(message)
-                raise AirflowSensorTimeout(message)
-            self.defer(
-                trigger=timer_trigger(min(self.poke_interval, remaining)),
-                method_name="resume_looking",
-                kwargs={"deadline": deadline},
-                timeout=timedelta(seconds=remaining + 60),
-            )
-        self.run_id = found
-        if (result := WorkflowRunSensor.poke(self, context)).is_done:
-            return result.xcom_value
-        self.defer(
-            trigger=self.build_trigger(deadline=deadline),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=max(remaining, 0) + 60),
-        )

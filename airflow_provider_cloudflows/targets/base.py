@@ -10,23 +10,105 @@ Each product module here declares two classes:
   names (`workflow_task_id` for `run_id`, an `Alias`) and `run_params()`, what `hook.get_run`
   needs besides the id; the product's sensor and get operator are the run target on top of
   WorkflowRunSensor and GetWorkflowRunOperator, and add only their docstring and `template_fields`.
+
+A run target may also name its run by what the DAG author knows instead of its id (a workflow
+and a business date, a time window): it declares the arguments of that *description*
+(`run_description`: its arguments, which of them are required) and `find_runs()`, the product's listing
+of matching runs, newest first. `ProductTask.find_run()` does the rest once for every product:
+the newest match, the log line saying how many matched, the XCom `run_id`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_cloudflows.module_loading import LazyHookClass
-from airflow_provider_cloudflows.xcom import push_run
+from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, push_run
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_cloudflows.hooks.base import CloudflowsHook
     from airflow_provider_cloudflows.runs import WorkflowRun
+
+
+# How many matching runs one look reads at most: enough to say "3 matched", one page everywhere.
+LOOKUP_LIMIT = 20
+
+
+class RunDescription:
+    """How a run target names a run without its id: which arguments, which of them are required.
+
+    `required` holds argument names, or tuples of names of which at least one is needed
+    (Cloud Infinite: an object key, a creation window, or both).
+    """
+
+    def __init__(self, id_argument: str, arguments: Iterable[str], required: Iterable[str | tuple[str, ...]]):
+        self.id_argument = id_argument
+        self.arguments = tuple(arguments)
+        self.required = tuple(required)
+
+    def _missing(self, values: Mapping[str, Any]) -> list[str]:
+        missing = []
+        for need in self.required:
+            names = (need,) if isinstance(need, str) else need
+            if not any(_given(values.get(name)) for name in names):
+                missing.append(" or ".join(names))
+        return missing
+
+    def _wanted(self) -> str:
+        parts = [need if isinstance(need, str) else f"({' or '.join(need)})" for need in self.required]
+        optional = [a for a in self.arguments if not any(a == n or a in n for n in self.required)]
+        return ", ".join(parts) + (f" (optionally {', '.join(optional)})" if optional else "")
+
+    def choose(self, run_id: Any, values: Mapping[str, Any]) -> bool:
+        """At DAG parse time: True to find the run by description, False to read it by id.
+
+        Exactly one way: an id, or a complete description. Anything else is a ValueError that
+        names the arguments; a templated value that renders empty is caught at the first look.
+        """
+        described = sorted(name for name in self.arguments if values.get(name) is not None)
+        if run_id is not None and described:
+            raise ValueError(
+                f"give either {self.id_argument}, or a description of the run ({self._wanted()}), not both: "
+                f"got {self.id_argument}={run_id!r} and {', '.join(described)}"
+            )
+        if run_id is not None:
+            if not str(run_id).strip():
+                raise ValueError(
+                    f"{self.id_argument} is empty ({run_id!r}): give the run's id, or describe the run "
+                    f"with {self._wanted()}"
+                )
+            return False
+        if not described:
+            raise ValueError(f"give {self.id_argument}, or describe the run with {self._wanted()}")
+        missing = self._missing(values)
+        if missing:
+            raise ValueError(
+                f"finding the run by description needs {self._wanted()}; missing: {', '.join(missing)}"
+            )
+        return True
+
+    def check_rendered(self, values: Mapping[str, Any], vendor: str) -> None:
+        """At the first look: a required argument that rendered empty is a configuration mistake."""
+        from airflow_provider_cloudflows.errors import InvalidRequestError
+
+        missing = self._missing(values)
+        if missing:
+            shown = ", ".join(f"{name}={values.get(name)!r}" for name in self.arguments)
+            raise InvalidRequestError(
+                f"the run's description rendered incomplete ({shown}): {', '.join(missing)} "
+                "rendered empty; check the templates of these arguments",
+                vendor=vendor,
+            )
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 class Alias:
@@ -66,9 +148,60 @@ class ProductTask(metaclass=type(BaseOperator)):
     conn_id: str
     region: str | None
 
+    # Set by a run target that can name its run by description (see RunDescription).
+    run_description: ClassVar[RunDescription | None] = None
+    by_description: bool = False
+
     def run_params(self) -> dict[str, Any]:
         """Keyword arguments for `hook.get_run` besides the run id (e.g. WeData's project id)."""
         return {}
+
+    # -- finding a run by its description ------------------------------------------------------
+
+    def description_values(self) -> dict[str, Any]:
+        assert self.run_description is not None
+        return {name: getattr(self, name) for name in self.run_description.arguments}
+
+    def find_runs(self, limit: int) -> Iterable[WorkflowRun]:
+        """The runs matching this task's description, newest first (a product's listing)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot find a run by description")
+
+    def describe_run(self) -> str:
+        """The description in words, for log lines and messages: 'of workflow 42 on 2026-03-01'."""
+        return ", ".join(f"{k}={v!r}" for k, v in self.description_values().items() if v is not None)
+
+    def check_description(self) -> None:
+        """Called before the first look; a product adds its own checks (ICE's 90 days)."""
+        assert self.run_description is not None
+        self.run_description.check_rendered(self.description_values(), self.hook.vendor)
+
+    def run_id_of(self, run: WorkflowRun) -> str | int:
+        """The id to read `run` by (DataWorks ids are integers)."""
+        return run.run_id
+
+    def find_run(self, context: Context) -> WorkflowRun | None:
+        """The newest run matching the description, or None; logs how many matched, pushes XCom `run_id`."""
+        self.check_description()
+        runs = list(self.find_runs(LOOKUP_LIMIT))
+        vendor = self.hook.vendor
+        if not runs:
+            self.log.info("No %s %s %s yet", vendor, self.run_noun, self.describe_run())
+            return None
+        newest = runs[0]
+        count = f"at least {len(runs)}" if len(runs) >= LOOKUP_LIMIT else str(len(runs))
+        self.log.info(
+            "%s %s %s(s) %s matched; following the newest: %s (created %s, %s)",
+            count,
+            vendor,
+            self.run_noun,
+            self.describe_run(),
+            newest.run_id,
+            newest.created_at.isoformat() if newest.created_at else "at an unknown time",
+            newest.raw_state,
+        )
+        if (ti := context.get("ti")) is not None:
+            ti.xcom_push(key=RUN_ID_XCOM_KEY, value=self.run_id_of(newest))
+        return newest
 
     def hook_params(self) -> dict[str, Any]:
         """JSON-safe keyword arguments for the hook constructor (also given to the trigger)."""

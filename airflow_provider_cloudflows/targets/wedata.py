@@ -7,12 +7,16 @@ WeDataTaskInstanceHook on the same connection).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_cloudflows.links.wedata import WeDataTaskInstanceLink, WeDataWorkflowRunLink
 from airflow_provider_cloudflows.products import PRODUCTS
-from airflow_provider_cloudflows.targets.base import Alias, TencentCloudTask
+from airflow_provider_cloudflows.targets.base import Alias, RunDescription, TencentCloudTask
+
+if TYPE_CHECKING:
+    from airflow_provider_cloudflows.runs import WorkflowRun
 
 
 class WeDataProduct(TencentCloudTask):
@@ -28,20 +32,69 @@ class WeDataProduct(TencentCloudTask):
 
 
 class WeDataWorkflowRunTarget(WeDataProduct):
-    """One workflow run, named by `execution_id` (WeData's WorkflowExecutionId) and `project_id`."""
+    """One workflow run, named by `execution_id` (WeData's WorkflowExecutionId) and `project_id` - or
+    described: the newest run of `workflow_id` in `project_id` scheduled within `scheduled_after` ..
+    `scheduled_before`."""
 
     execution_id = Alias("run_id")
+    run_description = RunDescription(
+        "execution_id",
+        ("workflow_id", "scheduled_after", "scheduled_before"),
+        required=("workflow_id", "scheduled_after"),
+    )
 
     def __init__(
         self,
         *,
-        execution_id: str,
         project_id: str | int,
+        execution_id: str | None = None,
+        workflow_id: str | None = None,
+        scheduled_after: datetime | str | None = None,
+        scheduled_before: datetime | str | None = None,
         tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
+        by_description = self.run_description.choose(
+            execution_id,
+            {
+                "workflow_id": workflow_id,
+                "scheduled_after": scheduled_after,
+                "scheduled_before": scheduled_before,
+            },
+        )
         super().__init__(run_id=execution_id, conn_id=tencentcloud_conn_id, **kwargs)
+        self.by_description = by_description
         self.project_id = project_id
+        self.workflow_id = workflow_id
+        self.scheduled_after = scheduled_after
+        self.scheduled_before = scheduled_before
+
+    def check_description(self) -> None:
+        super().check_description()
+        if not str(self.project_id or "").strip():
+            from airflow_provider_cloudflows.errors import InvalidRequestError
+
+            raise InvalidRequestError(
+                f"project_id rendered empty ({self.project_id!r}): WeData lists runs per project",
+                vendor=self.hook.vendor,
+            )
+
+    def find_runs(self, limit: int) -> Iterable[WorkflowRun]:
+        return self.hook.list_runs(
+            self.project_id,
+            workflow_id=str(self.workflow_id).strip(),
+            scheduled_after=self.scheduled_after,
+            scheduled_before=self.scheduled_before or None,
+            order_by="ScheduleTime",
+            limit=limit,
+        )
+
+    def describe_run(self) -> str:
+        before = f" and before {self.scheduled_before}" if self.scheduled_before else ""
+        return (
+            f"of workflow {self.workflow_id} in project {self.project_id} "
+            f"scheduled at or after {self.scheduled_after}{before}"
+        )
 
 
 # The task-instance hook, by dotted path (the product's own hook is WeDataHook, in products.py).
@@ -74,14 +127,19 @@ class WeDataTaskInstanceProduct(TencentCloudTask):
 
 
 class WeDataTaskInstanceTarget(WeDataTaskInstanceProduct):
-    """One task instance: by `instance_key`, or by `wedata_task_id` and `schedule_time`.
+    """One task instance: by `instance_key`, or described by `wedata_task_id` and `schedule_time`.
 
     `wedata_task_id` is WeData's task id (`task_id` is Airflow's own); with `schedule_time`
     (and optionally `schedule_time_to`, making it a window, and `workflow_id`) the instance is
-    found with ListTaskInstances: the newest match.
+    found with ListTaskInstances: the newest match (the shared lookup, see RunDescription).
     """
 
     instance_key = Alias("run_id")
+    run_description = RunDescription(
+        "instance_key",
+        ("wedata_task_id", "schedule_time", "schedule_time_to", "workflow_id"),
+        required=("wedata_task_id", "schedule_time"),
+    )
 
     def __init__(
         self,
@@ -95,43 +153,46 @@ class WeDataTaskInstanceTarget(WeDataTaskInstanceProduct):
         tencentcloud_conn_id: str = "tencentcloud_default",
         **kwargs: Any,
     ) -> None:
-        by_task = bool(wedata_task_id or schedule_time or schedule_time_to)
-        if instance_key is not None and not str(instance_key).strip() and not by_task:
-            raise ValueError(
-                f"instance_key is empty ({instance_key!r}): give the task instance's InstanceKey, or "
-                "wedata_task_id and schedule_time to wait for the task's instance of that time"
-            )
-        if bool(instance_key) == by_task:
-            raise ValueError("give either instance_key, or wedata_task_id and schedule_time")
-        if by_task and not (wedata_task_id and schedule_time):
-            raise ValueError(
-                "finding a task instance by its task needs both wedata_task_id and schedule_time "
-                f"(got wedata_task_id={wedata_task_id!r}, schedule_time={schedule_time!r})"
-            )
-        super().__init__(run_id=instance_key or "", conn_id=tencentcloud_conn_id, **kwargs)
+        by_description = self.run_description.choose(
+            instance_key,
+            {
+                "wedata_task_id": wedata_task_id,
+                "schedule_time": schedule_time,
+                "schedule_time_to": schedule_time_to,
+                "workflow_id": workflow_id,
+            },
+        )
+        super().__init__(run_id=instance_key, conn_id=tencentcloud_conn_id, **kwargs)
+        self.by_description = by_description
         self.project_id = project_id
         self.wedata_task_id = wedata_task_id
         self.schedule_time = schedule_time
         self.schedule_time_to = schedule_time_to
         self.workflow_id = workflow_id
-        # Chosen here, not from the rendered instance_key: a templated key that renders empty is
-        # a mistake to report, not a request to look the instance up by its task.
-        self.finds_by_task = by_task
 
-    def describe_lookup(self) -> str:
-        """'task 2024… scheduled at 2025-08-06 02:00:00 (workflow w-1)': what the lookup looks for."""
+    def find_runs(self, limit: int) -> Iterable[WorkflowRun]:
+        from airflow_provider_cloudflows.models.wedata_task_instance import instance_to_run
+
+        found = self.hook.list_task_instances(  # type: ignore[attr-defined]
+            str(self.project_id),
+            task_id=str(self.wedata_task_id).strip(),
+            workflow_id=self.workflow_id or None,
+            schedule_time_from=self.schedule_time,
+            schedule_time_to=self.schedule_time_to or self.schedule_time,
+            max_pages=1,
+        )
+        # Newest first: by schedule time, then by last update (a rerun instance of the same time).
+        found.sort(
+            key=lambda i: (i.SchedulerTime or "", i.LastUpdateTime or "", i.InstanceKey or ""), reverse=True
+        )
+        return [
+            instance_to_run(i if i.ProjectId else i.model_copy(update={"ProjectId": str(self.project_id)}))
+            for i in found[:limit]
+        ]
+
+    def describe_run(self) -> str:
         when = f"scheduled at {self.schedule_time}"
         if self.schedule_time_to:
             when = f"scheduled between {self.schedule_time} and {self.schedule_time_to}"
         workflow = f" (workflow {self.workflow_id})" if self.workflow_id else ""
-        return f"task {self.wedata_task_id} {when}{workflow} in project {self.project_id}"
-
-    def find_instance(self) -> Any:
-        """The newest matching task instance as a WorkflowRun, or None (one ListTaskInstances listing)."""
-        return self.hook.newest_task_instance(  # type: ignore[attr-defined]
-            str(self.project_id),
-            str(self.wedata_task_id),
-            self.schedule_time,
-            schedule_time_to=self.schedule_time_to or None,
-            workflow_id=self.workflow_id or None,
-        )
+        return f"of task {self.wedata_task_id} {when}{workflow} in project {self.project_id}"

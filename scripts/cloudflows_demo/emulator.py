@@ -64,12 +64,53 @@ def preload_cross_cloud_runs(emulator_url: str, *, ci_run_id: str, ice_task_id: 
     return [f"{spec['vendor']} {spec['run_id']}" for spec in specs]
 
 
+def preload_periodic_instances(emulator_url: str, *, project_id: int, workflow_id: int) -> list[str]:
+    """Script the DataWorks periodic instances the following-runs DAG looks for by business date.
+
+    One per business date around today (the DAG's `{{ ds }}` is the UTC date of its logical
+    date, which may differ from Beijing's), each advancing one step per poll so the sensor
+    finds it unfinished and defers.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from airflow_provider_cloudflows.emulator.control import EmulatorControl
+    from airflow_provider_cloudflows.emulator.services.dataworks import bizdate_ms, instance_spec
+
+    today = datetime.now(UTC).date()
+    days = {3000 + offset: today + timedelta(days=offset) for offset in (-1, 0, 1)}
+    specs = [
+        instance_spec(
+            instance_id,
+            ["NotRun", "WaitResource", "Running", "Success"],
+            [
+                ("extract", ["NotRun", "NotRun", "Running", "Success"]),
+                ("load", ["NotRun", "NotRun", "NotRun", "Success"]),
+            ],
+            name="orders_nightly",
+            project_id=project_id,
+            workflow_id=workflow_id,
+            bizdate=bizdate_ms(day),
+            instance_type="Normal",
+        )
+        for instance_id, day in days.items()
+    ]
+    with EmulatorControl(emulator_url) as control:
+        control.script_runs(specs)
+    return [f"dataworks {instance_id} (business date {day})" for instance_id, day in days.items()]
+
+
 def preload_runs_named_by_params(emulator_url: str, dags: Mapping[str, Any]) -> list[str]:
-    """Preload the runs DAGs wait for without starting them (named by the cross-cloud DAG's params)."""
+    """Preload the runs DAGs wait for without starting them (named by the DAGs' params)."""
     preloaded: list[str] = []
     for dag in dags.values():
         if "ci_run_id" in dag.params and "ice_task_id" in dag.params:
             preloaded += preload_cross_cloud_runs(
                 emulator_url, ci_run_id=dag.params["ci_run_id"], ice_task_id=dag.params["ice_task_id"]
+            )
+        if "dataworks_periodic_workflow_id" in dag.params:
+            preloaded += preload_periodic_instances(
+                emulator_url,
+                project_id=dag.params["dataworks_project_id"],
+                workflow_id=dag.params["dataworks_periodic_workflow_id"],
             )
     return preloaded

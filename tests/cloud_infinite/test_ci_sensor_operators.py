@@ -191,7 +191,9 @@ def test_object_key_mode_deferral_finishes_at_once_when_already_done(emulator):
 
 
 def test_object_key_mode_times_out_when_nothing_appears(emulator):
-    with pytest.raises(AirflowSensorTimeout, match="no execution"):
+    with pytest.raises(
+        AirflowSensorTimeout, match="no Tencent Cloud Infinite workflow execution of workflow"
+    ):
         by_key(deferrable=True).resume_looking(context(), event=None, deadline=time.time() - 1)
 
 

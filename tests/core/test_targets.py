@@ -6,7 +6,6 @@ import importlib
 
 import pytest
 
-from airflow_provider_cloudflows.compat import AIRFLOW_MAJOR
 from airflow_provider_cloudflows.targets.base import Alias
 
 # class -> (the keyword naming the run, its base attribute, the connection keyword, other required keywords)
@@ -89,22 +88,13 @@ def test_default_args_fill_the_vendor_keywords(path):
     assert task.conn_id == "from_default_args"
 
 
-# These name their run by id or by what the DAG author knows, so the id is optional.
-OPTIONAL_RUN_KEYWORD = (
-    "CloudInfiniteWorkflowExecutionSensor",
-    "WeDataTaskInstanceSensor",
-    "WeDataGetTaskInstanceOperator",
-)
-
-
-@pytest.mark.parametrize("path", sorted(p for p in CASES if not p.endswith(OPTIONAL_RUN_KEYWORD)))
-def test_a_missing_run_keyword_is_airflows_own_error(path):
+@pytest.mark.parametrize("path", sorted(CASES))
+def test_a_missing_run_keyword_says_how_to_name_the_run(path):
+    # Every run target also takes a description of its run, so the id is optional: leaving out
+    # both is a ValueError at parse time that names the id and the description's arguments.
     cls = task_class(path)
     run_kw, _, _, required = CASES[path]
-    expected = TypeError
-    if AIRFLOW_MAJOR < 3:
-        from airflow.exceptions import AirflowException as expected
-    with pytest.raises(expected, match=f"missing keyword argument '{run_kw}'"):
+    with pytest.raises(ValueError, match=f"give {run_kw}, or describe the run with "):
         cls(task_id="t", **required)
 
 
