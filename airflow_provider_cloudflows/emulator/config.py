@@ -91,6 +91,9 @@ class ScriptedRunSpec(BaseModel):
     fields: dict[str, object] = Field(default_factory=dict)
     # Wall-clock creation time (epoch seconds); now when omitted.
     created_at: float | None = None
+    # Wall-clock time (epoch seconds) the run reaches its last state and finishes: "the 02:00
+    # run finished". Until then it walks its other states as `advance` says.
+    finishes_at: float | None = None
 
     @field_validator("vendor")
     @classmethod

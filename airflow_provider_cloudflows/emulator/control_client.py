@@ -64,8 +64,16 @@ class EmulatorControl:
         error_message: str | None = None,
         fields: Mapping[str, Any] | None = None,
         created_at: float | None = None,
+        finishes_at: float | None = None,
     ) -> dict[str, Any]:
-        """Script one run; returns its first snapshot."""
+        """Script one run; returns its first snapshot.
+
+        `fields` are the vendor's own fields of the run (DataWorks `ProjectId`, `WorkflowId`,
+        `BizDate`, `Type`; WeData `ProjectId`, `WorkflowId`, `ScheduleTime`; ICE `WorkflowId`;
+        CI `WorkflowId`, `Object`). `created_at` and `finishes_at` are wall-clock epoch seconds:
+        the run is created then and reaches its last state at `finishes_at` (in the past: it has
+        finished already, at that time).
+        """
         spec = ScriptedRunSpec(
             vendor=vendor,
             run_id=str(run_id),
@@ -77,6 +85,7 @@ class EmulatorControl:
             error_message=error_message,
             fields=dict(fields or {}),
             created_at=created_at,
+            finishes_at=finishes_at,
         )
         return self.script_runs([spec])[0]
 

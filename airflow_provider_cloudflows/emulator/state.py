@@ -183,6 +183,7 @@ class EmulatorState:
             error_message=spec.get("error_message"),
             fields=spec.get("fields") or {},
             created_at=spec.get("created_at"),
+            finishes_at=spec.get("finishes_at"),
         )
 
     def reset(self) -> None:

@@ -66,6 +66,7 @@ class RunSnapshot:
     error_message: str | None
     created_at: float  # wall clock, epoch seconds
     finished_at: float | None  # wall clock when `finished` first became true (approximate for "time")
+    finishes_at: float | None  # the scripted finish time, when the script has one (exact)
     fields: Mapping[str, Any]
     task_runs: tuple[TaskRunSnapshot, ...]
 
@@ -81,6 +82,7 @@ class RunSnapshot:
             "error_message": self.error_message,
             "created_at": self.created_at,
             "finished_at": self.finished_at,
+            "finishes_at": self.finishes_at,
             "fields": dict(self.fields),
             "task_runs": [
                 {
@@ -109,6 +111,10 @@ class ScriptedRun:
     error_message: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
+    # Wall time (epoch seconds) at which the run reaches its last state, whatever the polls or
+    # step_seconds say: until then it walks its other states; from then on it is finished, and
+    # that is its finish time. In the past: the run is already finished, at that time.
+    finishes_at: float | None = None
     # Bookkeeping (not part of the script).
     polls: int = 0
     created_monotonic: float = field(default_factory=time.monotonic)
@@ -125,21 +131,29 @@ class ScriptedRun:
         if self.step_seconds <= 0:
             raise ValueError("step_seconds must be positive")
 
-    def _step(self, monotonic_now: float) -> int:
+    def _step(self, monotonic_now: float, wall_now: float) -> int:
         if self.stopped_step is not None:
             return self.stopped_step
+        last = len(self.states) - 1
+        if self.finishes_at is not None:
+            if wall_now >= self.finishes_at:
+                return last
+            last = max(last - 1, 0)
         if self.advance == "poll":
             raw = self.polls
         else:
             raw = int((monotonic_now - self.created_monotonic) / self.step_seconds)
-        return min(raw, len(self.states) - 1)
+        return min(raw, last)
 
     def snapshot(self, monotonic_now: float, wall_now: float) -> RunSnapshot:
-        step = self._step(monotonic_now)
+        step = self._step(monotonic_now, wall_now)
         stopped = self.stopped_state is not None
-        finished = stopped or step == len(self.states) - 1
+        finished = stopped or (
+            step == len(self.states) - 1 and (self.finishes_at is None or wall_now >= self.finishes_at)
+        )
         if finished and self.finished_at is None:
-            self.finished_at = wall_now
+            scheduled_end = self.finishes_at if self.finishes_at is not None and not stopped else None
+            self.finished_at = wall_now if scheduled_end is None else scheduled_end
         state = self.stopped_state if stopped else self.states[step]
         tasks = []
         for task in self.task_runs:
@@ -171,6 +185,7 @@ class ScriptedRun:
             error_message=self.error_message if finished else None,
             created_at=self.created_at,
             finished_at=self.finished_at,
+            finishes_at=self.finishes_at,
             fields=self.fields,
             task_runs=tuple(tasks),
         )
@@ -231,6 +246,7 @@ class RunStore:
         error_message: str | None = None,
         fields: Mapping[str, Any] | None = None,
         created_at: float | None = None,
+        finishes_at: float | None = None,
     ) -> ScriptedRun:
         """Create or replace the run (vendor, run_id); its script starts now."""
         run = ScriptedRun(
@@ -245,6 +261,7 @@ class RunStore:
             fields=dict(fields or {}),
             created_at=self._wall() if created_at is None else created_at,
             created_monotonic=self._monotonic(),
+            finishes_at=finishes_at,
         )
         with self._lock:
             self._runs[(vendor, run.run_id)] = run
@@ -315,7 +332,7 @@ class RunStore:
         """
         with self._lock:
             run = self.get(vendor, run_id)
-            run.stopped_step = run._step(self._monotonic())
+            run.stopped_step = run._step(self._monotonic(), self._wall())
             run.stopped_state = state
             run.stopped_task_state = task_state
             if error_code is not None:

@@ -160,8 +160,8 @@ class CloudInfiniteHook(CloudflowsHook):
         *,
         states: str | Iterable[str] | None = None,
         name: str | None = None,
-        start: datetime | str | None = None,
-        end: datetime | str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
         job_id: str | None = None,
         order_by_time: str = "Desc",
         size: int = MAX_PAGE_SIZE,
@@ -174,7 +174,8 @@ class CloudInfiniteHook(CloudflowsHook):
         :param states: `Success`, `Failed`, `Running`, `Cancel`, `Pause` (comma-separated or a
             list); default all.
         :param name: only executions of this object key (CI's `name` filter).
-        :param start / end: creation-time bounds (datetime or ISO string; naive means UTC).
+        :param created_after / created_before: creation-time bounds (startCreationTime /
+            endCreationTime; datetime or ISO string; naive means UTC).
         :param job_id: only executions started by this batch job.
         :param order_by_time: `Desc` (newest first, the default) or `Asc`.
         :param size: page size, 1..100.
@@ -207,8 +208,8 @@ class CloudInfiniteHook(CloudflowsHook):
             "nextToken": "",
         }
         for key, value in (
-            ("startCreationTime", format_ci_time(start)),
-            ("endCreationTime", format_ci_time(end)),
+            ("startCreationTime", format_ci_time(created_after)),
+            ("endCreationTime", format_ci_time(created_before)),
             ("jobId", job_id or None),
         ):
             if value is not None:
@@ -226,18 +227,20 @@ class CloudInfiniteHook(CloudflowsHook):
     def newest_run(
         self,
         workflow_id: str,
-        object_key: str,
+        object_key: str | None = None,
         *,
-        start: datetime | str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
         bucket: str | None = None,
     ) -> WorkflowRun | None:
-        """The newest execution of `workflow_id` for `object_key` (created at/after `start`), or None."""
+        """The newest execution of `workflow_id` (for `object_key`, created in the window), or None."""
         return next(
             iter(
                 self.list_runs(
                     workflow_id,
-                    name=_required("object_key", object_key, self.vendor),
-                    start=start,
+                    name=object_key or None,
+                    created_after=created_after,
+                    created_before=created_before,
                     order_by_time="Desc",
                     limit=1,
                     bucket=bucket,

@@ -12,11 +12,17 @@ import re
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, VendorApiError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
-from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.hooks.operations import (
+    Page,
+    PagedOperation,
+    sync_and_async,
+    sync_and_async_pages,
+)
 from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.alibaba_rpc import AlibabaRpc
@@ -55,6 +61,17 @@ DATAWORKS_REGION_HOSTS = dict.fromkeys(
 TaskRunsWanted = bool | Collection[str]
 
 
+# What ListWorkflowInstances sorts by (SDK docstring of SortBy) and its instance types (`Type`).
+SORT_FIELDS = ("Id", "TriggerTime", "StartedTime", "FinishedTime", "CreateTime")
+INSTANCE_TYPES = ("Normal", "Manual", "SmokeTest", "SupplementData", "ManualWorkflow", "TriggerWorkflow")
+
+# A business date as callers give it: epoch ms, a date, a datetime, or text of either.
+BizDate = int | str | date | datetime
+
+# Business dates are midnight in the workspace's time zone; DataWorks' mainland regions run on
+# Beijing time (UTC+8), and so does this provider's reading of a date.
+BEIJING = timezone(timedelta(hours=8))
+
 # DataWorks ids are Java longs.
 MAX_ID = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]+")
@@ -70,6 +87,42 @@ def parse_instance_id(value: Any, what: str = "workflow instance id") -> int:
     raise InvalidRequestError(
         f"a DataWorks {what} is a positive integer, got {value!r}: write it in ASCII digits only, "
         "without spaces or a sign (e.g. 1001)",
+        vendor=DATAWORKS_VENDOR,
+    )
+
+
+def biz_date_ms(value: BizDate) -> int:
+    """A business date as DataWorks wants it: midnight Beijing time (UTC+8), epoch milliseconds.
+
+    A date, `YYYY-MM-DD` text (what `{{ ds }}` renders) or `YYYYMMDD` text is that day; a datetime (or ISO text
+    of one) is the day it falls on - in Beijing time when it has a time zone, as written when
+    naive; an int (or digit text) is taken as epoch milliseconds already.
+    """
+    if isinstance(value, bool):
+        raise _bad_biz_date(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if _DIGITS.fullmatch(text) and len(text) > 8:
+            return int(text)
+        if _DIGITS.fullmatch(text) and len(text) == 8:  # {{ ds_nodash }}, DataWorks' own $bizdate
+            text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+        try:
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        except ValueError:
+            raise _bad_biz_date(value) from None
+    if isinstance(value, datetime):
+        value = value.astimezone(BEIJING).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return int(datetime(value.year, value.month, value.day, tzinfo=BEIJING).timestamp() * 1000)
+    raise _bad_biz_date(value)
+
+
+def _bad_biz_date(value: Any) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"biz_date {value!r} is not a business date: give a date, 'YYYY-MM-DD' text such as "
+        "'{{ ds }}', a datetime, or epoch milliseconds",
         vendor=DATAWORKS_VENDOR,
     )
 
@@ -205,41 +258,93 @@ class DataWorksHook(CloudflowsHook):
 
     # -- listing instances ---------------------------------------------------------------------
 
-    def list_instance_ids(
+    @sync_and_async_pages
+    def list_runs(
         self,
         *,
         project_id: int | str,
-        bizdate: int,
+        biz_date: BizDate,
         workflow_id: int | str | None = None,
+        instance_type: str | None = None,
+        name: str | None = None,
+        env_type: str | None = None,
         tags: list[dict[str, str]] | None = None,
+        sort_by: str = "Id Desc",
         page_size: int = 100,
-        max_pages: int = 10,
-    ) -> list[int]:
-        """Workflow instance ids of one business date (ListWorkflowInstances), newest first.
+        limit: int | None = None,
+        max_pages: int | None = None,
+    ) -> PagedOperation[WorkflowRun]:
+        """Workflow instances of one business date (ListWorkflowInstances), newest first, every page.
 
-        :param bizdate: the business date, epoch milliseconds (required by DataWorks).
+        :param project_id: the workspace; required by DataWorks.
+        :param biz_date: the business date, required by DataWorks: epoch milliseconds, a date,
+            `YYYY-MM-DD` text or a datetime (see `biz_date_ms` for the time zone rule).
+        :param workflow_id: only instances of this workflow.
+        :param instance_type: `Normal` (periodic), `Manual`, `SmokeTest`, `SupplementData`,
+            `ManualWorkflow` or `TriggerWorkflow`; default every type.
+        :param name: only instances whose name contains this (DataWorks' fuzzy match).
+        :param env_type: `Prod` or `Dev`.
         :param tags: only instances carrying any of these tags (`[{"Key": ..., "Value": ...}]`).
+        :param sort_by: `<field> Desc|Asc` with field Id, TriggerTime, StartedTime, FinishedTime or
+            CreateTime (default `Id Desc`: the newest instance first).
+        :param page_size: instances per page, 1-500.
+        :param limit: stop after this many instances.
+
+        Yields instances without task runs (`get_run` reads those); `alist_runs` is the same as
+        an async iterator.
         """
-        from airflow_provider_cloudflows.models.dataworks import ListWorkflowInstancesResponse, parse
+        from airflow_provider_cloudflows.models.dataworks import (
+            ListWorkflowInstancesResponse,
+            parse,
+            to_workflow_run,
+        )
 
         action = "ListWorkflowInstances"
+        if not 1 <= int(page_size) <= MAX_TASK_PAGE_SIZE:
+            raise InvalidRequestError(
+                f"page_size must be 1-{MAX_TASK_PAGE_SIZE}, got {page_size}",
+                vendor=self.vendor,
+                action=action,
+            )
+        field_name, _, direction = str(sort_by).strip().partition(" ")
+        if field_name not in SORT_FIELDS or direction.strip() not in ("", "Asc", "Desc"):
+            raise InvalidRequestError(
+                f"sort_by {sort_by!r} is not one DataWorks knows: write '<field> Desc' or '<field> Asc' "
+                f"with field one of {', '.join(SORT_FIELDS)}",
+                vendor=self.vendor,
+                action=action,
+            )
+        if instance_type is not None and instance_type not in INSTANCE_TYPES:
+            raise InvalidRequestError(
+                f"instance_type {instance_type!r} is not a DataWorks instance type: one of "
+                f"{', '.join(INSTANCE_TYPES)} (Normal is the periodic instance)",
+                vendor=self.vendor,
+                action=action,
+            )
         form: dict[str, Any] = {
-            "BizDate": bizdate,  # sic: capital D for ListWorkflowInstances
+            "BizDate": biz_date_ms(biz_date),  # sic: capital D for ListWorkflowInstances
             "ProjectId": parse_instance_id(project_id, "project id"),
             "WorkflowId": parse_instance_id(workflow_id, "workflow id") if workflow_id is not None else None,
+            "Type": instance_type,
+            "Name": name or None,
+            "EnvType": env_type or None,
             "Tags": tags or None,
-            "SortBy": "Id Desc",
-            "PageSize": page_size,
+            "SortBy": sort_by,
+            "PageSize": int(page_size),
         }
-        ids: list[int] = []
-        for page_number in range(1, max_pages + 1):
-            payload = self.call(self.request(action, form={**form, "PageNumber": page_number}))
+        guard = PageGuard(self.log, self.vendor, action, max_pages=max_pages, limit=limit)
+        page_number = 1
+        while True:
+            payload = yield self.request(action, form={**form, "PageNumber": page_number})
             page = parse(ListWorkflowInstancesResponse, payload, action=action).PagingInfo
-            new = [i.Id for i in page.WorkflowInstances if i.Id not in ids]
-            ids += new
-            if not new or page_number * (page.PageSize or page_size) >= (page.TotalCount or 0):
-                break
-        return ids
+            yield Page([to_workflow_run(i) for i in guard.fresh(page.WorkflowInstances, lambda i: i.Id)])
+            if not page.WorkflowInstances or page_number * (page.PageSize or page_size) >= (
+                page.TotalCount or 0
+            ):
+                return
+            if not guard.more():
+                return
+            page_number += 1
 
     # -- starting and stopping ----------------------------------------------------------------
 

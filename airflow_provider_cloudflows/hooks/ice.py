@@ -10,12 +10,17 @@ from urllib.parse import urlencode
 
 from airflow_provider_cloudflows.errors import InvalidRequestError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
-from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.hooks.operations import (
+    Page,
+    PagedOperation,
+    sync_and_async,
+    sync_and_async_pages,
+)
 from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.alibaba_rpc import AlibabaRpc
 from airflow_provider_cloudflows.protocols.request import Operation
-from airflow_provider_cloudflows.runs import WorkflowRun
+from airflow_provider_cloudflows.runs import WorkflowRun, parse_datetime
 
 ICE = PRODUCTS["ice"]
 
@@ -148,42 +153,44 @@ class IceHook(CloudflowsHook):
 
     # -- listing tasks --------------------------------------------------------------------------------
 
+    @sync_and_async_pages
     def list_runs(
         self,
         workflow_id: str | None = None,
         *,
         workflow_name: str | None = None,
         key_text: str | None = None,
-        start_of_create_time: datetime | str | None = None,
-        end_of_create_time: datetime | str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
         max_results: int = LIST_PAGE_MAX,
         limit: int | None = None,
-    ) -> list[WorkflowRun]:
-        """Workflow tasks of the last 90 days (ListWorkflowTasks), following NextToken over every page.
+    ) -> PagedOperation[WorkflowRun]:
+        """Workflow tasks of the last 90 days (ListWorkflowTasks), newest first, over every page.
 
+        :param workflow_id / workflow_name: only tasks of this workflow template.
+        :param key_text: only tasks whose TaskInput contains this text (a file name, a media id).
+        :param created_after / created_before: the creation-time window (StartOfCreateTime /
+            EndOfCreateTime; datetime or ISO text, naive means UTC). ICE lists the last 90 days
+            only, whatever the window says.
         :param max_results: page size, 1-100.
         :param limit: stop after this many tasks.
+
+        Yields task summaries as pages arrive (ICE lists no node results: `get_run` reads them);
+        `alist_runs` is the same as an async iterator. ListWorkflowTasks has no state filter.
         """
         from airflow_provider_cloudflows.models.ice import ListWorkflowTasksResponse, parse, to_workflow_run
 
-        query = _list_query(
-            workflow_id, workflow_name, key_text, start_of_create_time, end_of_create_time, max_results
-        )
-        runs: list[WorkflowRun] = []
-        guard = PageGuard(self.log, self.vendor, LIST_WORKFLOW_TASKS)
+        query = _list_query(workflow_id, workflow_name, key_text, created_after, created_before, max_results)
+        guard = PageGuard(self.log, self.vendor, LIST_WORKFLOW_TASKS, limit=limit)
         while True:
-            body = self.call(self.request(LIST_WORKFLOW_TASKS, query=query))
+            body = yield self.request(LIST_WORKFLOW_TASKS, query=query)
             page = parse(ListWorkflowTasksResponse, body, action=LIST_WORKFLOW_TASKS)
             tasks = guard.fresh(page.TaskList, lambda task: task.TaskId)
-            runs += [to_workflow_run(task, request_id=page.RequestId) for task in tasks]
-            if limit is not None and len(runs) >= limit:
-                return runs[:limit]
+            yield Page([to_workflow_run(task, request_id=page.RequestId) for task in tasks])
             token = page.NextToken
-            if not token or not page.TaskList:
-                return runs
-            # A token seen before, a page of tasks already seen or the page bound ends it too.
-            if not guard.more(token):
-                return runs
+            # A token seen before, a page of tasks already seen, the limit or the page bound ends it too.
+            if not token or not page.TaskList or not guard.more(token):
+                return
             query = {**query, "NextToken": token}
 
     # -- links, connection test -----------------------------------------------------------------------
@@ -217,8 +224,8 @@ def _list_query(
     workflow_id: str | None,
     workflow_name: str | None,
     key_text: str | None,
-    start_of_create_time: datetime | str | None,
-    end_of_create_time: datetime | str | None,
+    created_after: datetime | str | None,
+    created_before: datetime | str | None,
     max_results: int,
 ) -> dict[str, Any]:
     if not 1 <= max_results <= LIST_PAGE_MAX:
@@ -231,8 +238,8 @@ def _list_query(
         "WorkflowId": workflow_id,
         "WorkflowName": workflow_name,
         "KeyText": key_text,
-        "StartOfCreateTime": _iso_utc(start_of_create_time),
-        "EndOfCreateTime": _iso_utc(end_of_create_time),
+        "StartOfCreateTime": _iso_utc(created_after),
+        "EndOfCreateTime": _iso_utc(created_before),
         "MaxResults": max_results,
     }
 
@@ -252,9 +259,18 @@ def _json_text(value: Mapping[str, Any] | str) -> str:
 
 
 def _iso_utc(value: datetime | str | None) -> str | None:
-    """ICE's time format: yyyy-MM-ddTHH:mm:ssZ in UTC."""
-    if value is None or isinstance(value, str):
-        return value
+    """ICE's time format: yyyy-MM-ddTHH:mm:ssZ in UTC (ISO text in any offset is converted)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        parsed = parse_datetime(value.strip())
+        if parsed is None:
+            raise InvalidRequestError(
+                f"cannot read {value!r} as a date-time: write ISO 8601, e.g. 2025-08-06T02:00:00+08:00",
+                vendor=ICE.name,
+                action=LIST_WORKFLOW_TASKS,
+            )
+        value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

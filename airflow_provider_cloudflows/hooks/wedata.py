@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, NotFoundError
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
-from airflow_provider_cloudflows.hooks.operations import sync_and_async
+from airflow_provider_cloudflows.hooks.operations import (
+    Page,
+    PagedOperation,
+    sync_and_async,
+    sync_and_async_pages,
+)
 from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.request import Operation
@@ -34,6 +40,14 @@ DEFAULT_CONSOLE_URL_TEMPLATE = (
 
 WEDATA = PRODUCTS["wedata"]
 VENDOR = WEDATA.name
+
+ORDER_FIELDS = ("CreateTime", "EndTime", "ScheduleTime")
+MAX_PAGE_SIZE = 200
+# ScheduleTimeGreaterEqual / LessEqual: the format is not documented (UNCONFIRMED); this is the
+# `yyyy-MM-dd HH:mm:ss` in China Standard Time that the same API version's ListTaskInstances
+# documents for its schedule-time filters.
+SCHEDULE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+CHINA_TZ = timezone(timedelta(hours=8))
 
 
 class WeDataHook(CloudflowsHook):
@@ -141,54 +155,97 @@ class WeDataHook(CloudflowsHook):
 
     # -- list -----------------------------------------------------------------------------------
 
+    @sync_and_async_pages
     def list_runs(
         self,
         project_id: str | int,
         *,
-        workflow_id: str | None = None,
+        workflow_id: str | Sequence[str] | None = None,
+        scheduled_after: datetime | str | None = None,
+        scheduled_before: datetime | str | None = None,
         filters: Mapping[str, Sequence[str]] | None = None,
-        page_size: int = 50,
+        order_by: str = "CreateTime",
+        ascending: bool = False,
+        page_size: int = 100,
+        limit: int | None = None,
         max_pages: int | None = None,
-        newest_first: bool = False,
-    ) -> list[TriggerWorkflowRunBrief]:
-        """Every run of a project (ListTriggerWorkflowRuns), following PageNumber to the last page.
+    ) -> PagedOperation[WorkflowRun]:
+        """Runs of a project (ListTriggerWorkflowRuns), newest first, following PageNumber to the end.
 
-        :param filters: vendor filters by name, e.g. {"ExecutionId": ["..."]} or {"Keyword": ["etl"]}.
-        :param newest_first: order by creation time, newest first (OrderFields CreateTime DESC).
+        :param workflow_id: only runs of this workflow, or of any of these workflows (one call
+            for several: WeData's WorkflowId filter takes a list).
+        :param scheduled_after / scheduled_before: the window on the runs' planned schedule time
+            (ScheduleTimeGreaterEqual / ScheduleTimeLessEqual, both inclusive; datetime or ISO
+            text, naive means UTC).
+        :param filters: further vendor filters by name, e.g. {"ExecutionId": ["..."]} or
+            {"Keyword": ["etl"]}.
+        :param order_by: `CreateTime` (default), `EndTime` or `ScheduleTime`; newest first
+            unless `ascending`.
+        :param page_size: runs per page, 1-200.
+        :param limit: stop after this many runs.
+
+        Yields run summaries without task runs (`get_run` reads those); the brief WeData lists
+        is `detail["TriggerWorkflowRun"]`. `alist_runs` is the same as an async iterator.
         """
-        from airflow_provider_cloudflows.models.wedata import ListTriggerWorkflowRunsResponse, parse
+        from airflow_provider_cloudflows.models.wedata import (
+            ListTriggerWorkflowRunsResponse,
+            brief_to_workflow_run,
+            parse,
+            wedata_time,
+        )
 
         action = "ListTriggerWorkflowRuns"
-        all_filters = dict(filters or {})
+        project = _require("project_id", project_id, action)
+        if order_by not in ORDER_FIELDS:
+            raise InvalidRequestError(
+                f"order_by must be one of {', '.join(ORDER_FIELDS)}, not {order_by!r}",
+                vendor=self.vendor,
+                action=action,
+            )
+        if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
+            raise InvalidRequestError(
+                f"page_size must be 1-{MAX_PAGE_SIZE}, got {page_size}", vendor=self.vendor, action=action
+            )
+        after, before = _utc(scheduled_after, "scheduled_after"), _utc(scheduled_before, "scheduled_before")
+        all_filters = {name: [str(v) for v in values] for name, values in (filters or {}).items()}
         if workflow_id:
-            all_filters["WorkflowId"] = [workflow_id]
+            ids = [workflow_id] if isinstance(workflow_id, str) else list(workflow_id)
+            all_filters["WorkflowId"] = [_require("workflow_id", i, action) for i in ids]
+        if after is not None:
+            all_filters["ScheduleTimeGreaterEqual"] = [_schedule_time_text(after)]
+        if before is not None:
+            all_filters["ScheduleTimeLessEqual"] = [_schedule_time_text(before)]
         body: dict[str, Any] = {
-            "ProjectId": _require("project_id", project_id, action),
-            "PageSize": page_size,
+            "ProjectId": project,
+            "PageSize": int(page_size),
+            "OrderFields": [{"Name": order_by, "Direction": "ASC" if ascending else "DESC"}],
         }
-        if newest_first:
-            body["OrderFields"] = [{"Name": "CreateTime", "Direction": "DESC"}]
         if all_filters:
-            body["Filters"] = [{"Name": k, "Values": [str(v) for v in vs]} for k, vs in all_filters.items()]
-        items: list[TriggerWorkflowRunBrief] = []
-        guard = PageGuard(self.log, self.vendor, action)
+            body["Filters"] = [{"Name": k, "Values": vs} for k, vs in all_filters.items()]
+
+        def in_window(item: TriggerWorkflowRunBrief) -> bool:
+            # The filter's time format is not documented: the window is checked here as well.
+            scheduled = wedata_time(item.ScheduleTime)
+            if scheduled is None:
+                return True
+            return (after is None or scheduled >= after) and (before is None or scheduled <= before)
+
+        guard = PageGuard(self.log, self.vendor, action, max_pages=max_pages, limit=limit)
         page = 1
         while True:
-            payload = self.call(self.request(action, {**body, "PageNumber": page}))
+            payload = yield self.request(action, {**body, "PageNumber": page})
             data = parse(ListTriggerWorkflowRunsResponse, payload, action=action).Data
             if data is None:
-                return items
-            items.extend(guard.fresh(data.Items, lambda item: item.ExecutionId))
+                return
+            items = guard.fresh(data.Items, lambda item: item.ExecutionId, keep=in_window)
+            yield Page([brief_to_workflow_run(item, project_id=project) for item in items])
             last = data.TotalPageNumber
             if last is None and data.TotalCount is not None:
-                last = -(-data.TotalCount // max(page_size, 1))
+                last = -(-data.TotalCount // max(int(page_size), 1))
             # Stop on the last page, an empty page (defends against a TotalPageNumber that never
-            # arrives), or the caller's page budget.
-            if not data.Items or (last is not None and page >= last) or (max_pages and page >= max_pages):
-                return items
-            # A page of runs already seen (a server that repeats its page) ends the listing.
-            if not guard.more():
-                return items
+            # arrives); a page of runs already seen, the limit or the page bound ends it too.
+            if not data.Items or (last is not None and page >= last) or not guard.more():
+                return
             page += 1
 
     # -- console --------------------------------------------------------------------------------
@@ -211,6 +268,26 @@ def _require(name: str, value: Any, action: str) -> str:
     if value is None or str(value).strip() == "":
         raise InvalidRequestError(f"{action} needs {name}", vendor=VENDOR, action=action)
     return str(value)
+
+
+def _utc(value: datetime | str | None, name: str) -> datetime | None:
+    """A window bound as an aware datetime; naive means UTC; ISO text is read."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidRequestError(
+                f"{name} {value!r} is not a date-time: write ISO 8601, e.g. 2025-08-06T02:00:00+08:00",
+                vendor=VENDOR,
+                action="ListTriggerWorkflowRuns",
+            ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _schedule_time_text(value: datetime) -> str:
+    return value.astimezone(CHINA_TZ).strftime(SCHEDULE_TIME_FORMAT)
 
 
 def _param_value(value: Any) -> str:

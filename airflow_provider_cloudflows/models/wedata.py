@@ -277,15 +277,29 @@ def to_workflow_run(payload: Any, *, execution_id: str, project_id: str) -> Work
             request_id=response.RequestId,
             run_id=execution_id,
         )
-    detail: dict[str, Any] = {"TriggerWorkflowRun": _dump(brief)}
-    detail["TriggerWorkflowRun"].setdefault("ProjectId", project_id)
+    run = brief_to_workflow_run(brief, project_id=project_id, execution_id=execution_id)
+    detail = dict(run.detail)
     if data.BizStateEnumInfos is not None:
         detail["BizStateEnumInfos"] = [_dump(info) for info in data.BizStateEnumInfos]
     if response.RequestId:
         detail["RequestId"] = response.RequestId
+    return run.model_copy(
+        update={"task_runs": [to_task_run(task) for task in data.TriggerTaskRuns or []], "detail": detail}
+    )
+
+
+def brief_to_workflow_run(
+    brief: TriggerWorkflowRunBrief, *, project_id: str, execution_id: str | None = None
+) -> WorkflowRun:
+    """A run as one item of ListTriggerWorkflowRuns (or GetTriggerWorkflowRun) states it, without task runs.
+
+    `detail["TriggerWorkflowRun"]` is the vendor's brief (with its ScheduleTime, WorkflowParams...).
+    """
+    detail: dict[str, Any] = {"TriggerWorkflowRun": _dump(brief)}
+    detail["TriggerWorkflowRun"].setdefault("ProjectId", project_id)
     return WorkflowRun(
         vendor=VENDOR,
-        run_id=brief.ExecutionId or execution_id,
+        run_id=brief.ExecutionId or execution_id or "",
         workflow_id=brief.WorkflowId,
         name=brief.WorkflowName,
         state=WEDATA_STATES(brief.ExecutionState),
@@ -294,6 +308,5 @@ def to_workflow_run(payload: Any, *, execution_id: str, project_id: str) -> Work
         started_at=wedata_time(brief.ExecutionStartTime),
         finished_at=wedata_time(brief.ExecutionEndTime) or wedata_time(brief.EndTime),
         error_code=brief.ErrorCodeStr or None,
-        task_runs=[to_task_run(task) for task in data.TriggerTaskRuns or []],
         detail=detail,
     )

@@ -102,8 +102,8 @@ class CloudInfiniteListWorkflowExecutionsOperator(CloudInfiniteProduct, BaseOper
                 self.workflow_id,
                 states=self.states or None,
                 name=self.object_key or None,
-                start=self.start or None,
-                end=self.end or None,
+                created_after=self.start or None,
+                created_before=self.end or None,
                 job_id=self.job_id or None,
                 order_by_time=self.order_by_time,
                 limit=self.limit,
@@ -162,5 +162,5 @@ class CloudInfiniteTriggerWorkflowOperator(CloudInfiniteProduct, StartWorkflowRu
         since = dag_run_start(context)
         if since is None:
             return []
-        run = self.hook.newest_run(self.workflow_id, self.object_key, start=since, bucket=self.bucket)
+        run = self.hook.newest_run(self.workflow_id, self.object_key, created_after=since, bucket=self.bucket)
         return [run] if run is not None else []

@@ -156,16 +156,15 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
         """
         runs = []
         for bizdate in self._bizdates():
-            ids = self.hook.list_instance_ids(
+            marked = self.hook.list_runs(
                 project_id=self.project_id,
-                bizdate=bizdate,
+                biz_date=bizdate,
                 workflow_id=self.workflow_id,
                 tags=[{"Key": MARKER_TAG, "Value": marker}],
                 page_size=10,
-                max_pages=1,
+                limit=1,
             )
-            if ids:
-                runs.append(self.hook.get_run(ids[0], with_task_runs=False))
+            runs += list(marked)
         return runs
 
     def _bizdates(self) -> list[int]:

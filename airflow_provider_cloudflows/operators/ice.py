@@ -131,7 +131,7 @@ class IceStartWorkflowOperator(IceProduct, StartWorkflowRunOperator):
         """ListWorkflowTasks of the workflow since the DAG run began, read back by UserData."""
         hook: IceHook = self.hook  # type: ignore[assignment]
         since = dag_run_start(context)
-        for run in hook.list_runs(self.workflow_id, start_of_create_time=since, limit=MARKED_SCAN_LIMIT):
+        for run in hook.list_runs(self.workflow_id, created_after=since, limit=MARKED_SCAN_LIMIT):
             if marker_of(run.detail.get("WorkflowTask", {}).get("UserData")) == marker:
                 return [hook.get_run(run.run_id)]  # newest first: the latest start
         return []

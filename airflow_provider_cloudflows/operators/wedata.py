@@ -86,16 +86,12 @@ class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
 
     def find_marked_runs(self, context: Context, marker: str) -> list[WorkflowRun]:
         """The workflow's newest runs (ListTriggerWorkflowRuns, newest first), read back by parameter."""
-        briefs = self.wedata_hook.list_runs(
-            self.project_id,
-            workflow_id=self.workflow_id,
-            page_size=100,
-            max_pages=MARKED_SCAN_PAGES,
-            newest_first=True,
+        runs = self.wedata_hook.list_runs(
+            self.project_id, workflow_id=self.workflow_id, page_size=100, max_pages=MARKED_SCAN_PAGES
         )
-        for brief in briefs:
-            if brief.ExecutionId and marker in (brief.WorkflowParams or ""):
-                return [self.wedata_hook.get_run(brief.ExecutionId, project_id=str(self.project_id))]
+        for run in runs:
+            if marker in (run.detail["TriggerWorkflowRun"].get("WorkflowParams") or ""):
+                return [self.wedata_hook.get_run(run.run_id, project_id=str(self.project_id))]
         return []
 
     def stop(self, run_id: str | int) -> None:

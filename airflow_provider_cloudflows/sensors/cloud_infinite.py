@@ -110,7 +110,7 @@ class CloudInfiniteWorkflowExecutionSensor(CloudInfiniteWorkflowExecutionTarget,
     def find_run_id(self, context: Context) -> str | None:
         """The newest execution for the object key, or None; pushes a found RunId to XCom `run_id`."""
         run = self.hook.newest_run(
-            self.workflow_id, self.object_key, start=self.created_after or None, bucket=self.bucket
+            self.workflow_id, self.object_key, created_after=self.created_after or None, bucket=self.bucket
         )
         if run is None:
             self.log.info(

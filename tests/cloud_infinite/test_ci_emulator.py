@@ -135,8 +135,8 @@ def test_list_filters(emulator):
     assert ids(job_id="b42") == ["3"]
     assert ids(states="Running") == ["3", "2", "1"]
     assert ids(states=["Success", "Failed"]) == []
-    assert ids(start=time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(now - 250))) == ["3", "2"]
-    assert ids(end=time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(now - 250))) == ["1"]
+    assert ids(created_after=time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(now - 250))) == ["3", "2"]
+    assert ids(created_before=time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(now - 250))) == ["1"]
     assert [r.run_id[1] for r in hook.list_runs(DEMO_WORKFLOW_ID, bucket="other-1250000000")] == ["5"]
     newest = hook.newest_run(DEMO_WORKFLOW_ID, "in/x.mp4")
     assert newest is not None and newest.run_id == "i" + "2" * 32

@@ -82,8 +82,8 @@ def test_optional_list_params_sent_only_when_set(conn):
             WORKFLOW,
             states=["Success", "Failed"],
             name="in/a b+c.mp4",
-            start=start,
-            end="2019-07-08T00:00:00Z",
+            created_after=start,
+            created_before="2019-07-08T00:00:00Z",
             job_id="b123",
             order_by_time="Asc",
         )

@@ -99,3 +99,42 @@ def test_sdk_with_a_wrong_secret_fails_with_the_ci_auth_code(emulator):
         sdk_client(emulator, secret="wrong-secret").ci_get_workflowexecution(Bucket=DEMO_BUCKET, RunId=RUN_ID)
     assert err.value.get_error_code() == "SignatureDoesNotMatch"
     assert err.value.get_status_code() == 403
+
+
+def test_sdk_and_hook_list_the_same_executions_in_a_creation_window(emulator):
+    import time
+
+    from airflow_provider_cloudflows.hooks.cloud_infinite import format_ci_time
+
+    now = time.time()
+    emulator.control.script_runs(
+        [
+            held_at(execution_spec("i" + "1" * 32, object_key="in/a.mp4", created_at=now - 3000)),
+            held_at(execution_spec("i" + "2" * 32, object_key="in/b.mp4", created_at=now - 1000)),
+            held_at(execution_spec("i" + "3" * 32, object_key="in/a.mp4", created_at=now - 500)),
+        ]
+    )
+    after, before = format_ci_time(_utc(now - 2000)), format_ci_time(_utc(now - 100))
+    sdk = sdk_client(emulator).ci_list_workflowexecution(
+        Bucket=DEMO_BUCKET,
+        WorkflowId=DEMO_WORKFLOW_ID,
+        StartCreationTime=after,
+        EndCreationTime=before,
+        Size=100,
+    )
+    hook = CloudInfiniteHook(retry_policy=RetryPolicy(max_attempts=1))
+    runs = list(hook.list_runs(DEMO_WORKFLOW_ID, created_after=after, created_before=before))
+    assert [i["RunId"] for i in listed(sdk.get("WorkflowExecutionList"))] == [r.run_id for r in runs]
+    assert [r.run_id[1] for r in runs] == ["3", "2"]
+    newest = hook.newest_run(DEMO_WORKFLOW_ID, created_after=after)  # object key optional
+    assert newest is not None and newest.run_id == RUN_ID  # the fixture's, created just now
+    newest = hook.newest_run(DEMO_WORKFLOW_ID, created_after=after, created_before=before)
+    assert newest is not None and newest.run_id == "i" + "3" * 32
+    by_key = hook.newest_run(DEMO_WORKFLOW_ID, "in/b.mp4", created_after=after, created_before=before)
+    assert by_key is not None and by_key.run_id == "i" + "2" * 32
+
+
+def _utc(epoch: float) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC)

@@ -112,3 +112,84 @@ def test_sdk_with_wrong_secret_fails_with_signature_does_not_match(emulator):
             dw_models.GetWorkflowInstanceRequest(id=INSTANCE_ID)
         )
     assert err.value.code == "SignatureDoesNotMatch" and err.value.status_code == 400
+
+
+def test_sdk_and_hook_list_the_same_instances_of_a_business_date(emulator):
+    from datetime import UTC, date, datetime
+
+    from airflow_provider_cloudflows.emulator.services.dataworks import bizdate_ms
+
+    day = bizdate_ms(date(2026, 3, 1))
+    specs = [
+        instance_spec(9001, ["Success"], [], name="daily", bizdate=day, instance_type="Normal"),
+        instance_spec(9002, ["Running"], [], name="daily-rerun", bizdate=day, instance_type="Manual"),
+        instance_spec(9003, ["Success"], [], name="daily", bizdate=day, instance_type="Normal"),
+        instance_spec(
+            9004, ["Success"], [], name="other-wf", bizdate=day, instance_type="Normal", workflow_id=777
+        ),
+        instance_spec(
+            9005, ["Success"], [], name="other-day", bizdate=day + 86_400_000, instance_type="Normal"
+        ),
+    ]
+    emulator.control.script_runs(specs)
+    request = dw_models.ListWorkflowInstancesRequest(
+        project_id=10001, biz_date=day, workflow_id=20001, type="Normal", sort_by="Id Desc", page_size=1
+    )
+    sdk_items = []
+    for page_number in (1, 2, 3):
+        request.page_number = page_number
+        sdk_items += client(emulator).list_workflow_instances(request).body.paging_info.workflow_instances
+    runs = list(
+        DataWorksHook().list_runs(
+            project_id=10001, biz_date="2026-03-01", workflow_id=20001, instance_type="Normal", page_size=1
+        )
+    )
+    assert [i.id for i in sdk_items] == [int(r.run_id) for r in runs] == [9003, 9001]
+    assert [i.to_map() for i in sdk_items] == [r.detail for r in runs]
+    assert [r.raw_state for r in runs] == ["Success", "Success"]
+    # Every business-date spelling names the same day: the date, a datetime on it, epoch ms.
+    for biz_date in (date(2026, 3, 1), datetime(2026, 2, 28, 20, tzinfo=UTC), day, "20260301"):
+        assert [r.run_id for r in DataWorksHook().list_runs(project_id=10001, biz_date=biz_date)] == [
+            "9004",
+            "9003",
+            "9002",
+            "9001",
+        ]
+    sent = emulator.control.requests(vendor="dataworks", action="ListWorkflowInstances")
+    assert sent and all(r["status"] == 200 for r in sent)
+
+
+def test_sdk_and_hook_sort_instances_by_finish_time(emulator):
+    day = BIZDATE + 86_400_000  # a day of its own: the fixture's instance is not listed
+    base = 1_760_000_000.0
+    emulator.control.script_runs(
+        [
+            {
+                **instance_spec(9101, ["Running", "Success"], [], name="a", bizdate=day),
+                "finishes_at": base + 300,
+            },
+            {
+                **instance_spec(9102, ["Running", "Success"], [], name="b", bizdate=day),
+                "finishes_at": base + 100,
+            },
+            {
+                **instance_spec(9103, ["Running", "Success"], [], name="c", bizdate=day),
+                "finishes_at": base + 200,
+            },
+        ]
+    )
+    sdk = client(emulator).list_workflow_instances(
+        dw_models.ListWorkflowInstancesRequest(project_id=10001, biz_date=day, sort_by="FinishedTime Desc")
+    )
+    runs = list(DataWorksHook().list_runs(project_id=10001, biz_date=day, sort_by="FinishedTime Desc"))
+    assert [i.id for i in sdk.body.paging_info.workflow_instances] == [int(r.run_id) for r in runs]
+    assert [r.run_id for r in runs] == ["9101", "9103", "9102"]
+    assert [r.finished_at.timestamp() for r in runs] == [base + 300, base + 200, base + 100]
+
+
+@pytest.mark.asyncio
+async def test_alist_runs_lists_what_list_runs_lists(emulator):
+    listed = [run async for run in DataWorksHook().alist_runs(project_id=10001, biz_date=BIZDATE)]
+    assert [r.run_id for r in listed] == [str(INSTANCE_ID)]
+    assert listed == list(DataWorksHook().list_runs(project_id=10001, biz_date=BIZDATE))
+    assert listed[0].task_runs == [] and listed[0].raw_state == "Failure"

@@ -260,3 +260,31 @@ def test_time_formats() -> None:
     assert parse_ci_time("2019-07-07T04:12:12Z") == 1562472732
     assert parse_ci_time("2019-07-07T12:12:12+08:00") == 1562472732
     assert parse_iso8601_utc("2019-07-07T04:12:12Z") == 1562472732
+
+
+def test_a_run_scripted_to_finish_at_a_time_finishes_then_and_not_before(
+    store: RunStore, clock: FakeClock
+) -> None:
+    store.create("wedata", "r1", ["PENDING", "RUNNING", "SUCCESS"], finishes_at=clock.now + 60)
+    seen = [store.observe("wedata", "r1") for _ in range(5)]
+    # Polls walk the other states, but the last one waits for its time.
+    assert [s.state for s in seen] == ["PENDING", "RUNNING", "RUNNING", "RUNNING", "RUNNING"]
+    assert not any(s.finished for s in seen) and seen[-1].finished_at is None
+    clock.now += 61
+    done = store.observe("wedata", "r1")
+    assert done.state == "SUCCESS" and done.finished
+    assert done.finished_at == done.finishes_at == 1060.0  # the scripted time, not the read's
+
+
+def test_a_run_scripted_to_have_finished_in_the_past_is_finished_at_that_time(
+    store: RunStore, clock: FakeClock
+) -> None:
+    store.create(
+        "dataworks", "7", ["Running", "Success"], created_at=clock.now - 600, finishes_at=clock.now - 300
+    )
+    snap = store.peek("dataworks", "7")
+    assert snap.state == "Success" and snap.finished and snap.finished_at == clock.now - 300
+    stopped = store.create("ice", "t", ["Init", "Processing", "Succeed"], finishes_at=clock.now + 60)
+    assert stopped.finishes_at == clock.now + 60
+    snap = store.stop("ice", "t", "Canceled")
+    assert snap.state == "Canceled" and snap.finished and snap.finished_at == clock.now  # stopped now

@@ -194,7 +194,7 @@ def test_list_runs_follows_next_token(emulator) -> None:
     specs.append(finished("t-other", workflow_id="wf-other", created_at=base + 100))
     specs.append(finished("t-ancient", created_at=time.time() - 100 * 24 * 3600))
     emulator.control.script_runs(specs)
-    runs = hook().list_runs(max_results=10, workflow_id=specs[0]["fields"]["WorkflowId"])
+    runs = list(hook().list_runs(max_results=10, workflow_id=specs[0]["fields"]["WorkflowId"]))
     assert [r.run_id for r in runs] == [f"t-{i:02d}" for i in reversed(range(23))]  # newest first
     log = requests(emulator, "ListWorkflowTasks")
     assert len(log) == 3 and all(r["status"] == 200 for r in log)
@@ -214,7 +214,7 @@ def test_list_runs_by_key_text_and_time(emulator) -> None:
     assert [r.run_id for r in hook().list_runs(key_text="cat.mp4")] == ["t-cat"]
     from datetime import UTC, datetime
 
-    recent = hook().list_runs(start_of_create_time=datetime.fromtimestamp(now - 600, UTC))
+    recent = hook().list_runs(created_after=datetime.fromtimestamp(now - 600, UTC))
     assert [r.run_id for r in recent] == ["t-dog"]
 
 

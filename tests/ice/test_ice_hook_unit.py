@@ -269,12 +269,14 @@ def test_list_runs_limit_and_filters(connection: None) -> None:
     from datetime import UTC, datetime
 
     gateway = Gateway(paged(250))
-    runs = hook_with(gateway).list_runs(
-        workflow_name="wf",
-        key_text="cat",
-        start_of_create_time=datetime(2025, 1, 1, 8, tzinfo=UTC),
-        end_of_create_time="2025-01-02T00:00:00Z",
-        limit=150,
+    runs = list(
+        hook_with(gateway).list_runs(
+            workflow_name="wf",
+            key_text="cat",
+            created_after=datetime(2025, 1, 1, 8, tzinfo=UTC),
+            created_before="2025-01-02T08:00:00+08:00",
+            limit=150,
+        )
     )
     assert len(runs) == 150 and len(gateway.requests) == 2
     first = dict(parse_qsl(gateway.requests[0].url.query.decode()))
@@ -293,14 +295,14 @@ def test_list_runs_stops_on_a_repeated_token(connection: None) -> None:
         lambda r, q: httpx.Response(200, json={"RequestId": "r", "TaskList": [task], "NextToken": "same"})
     )
     # The second page repeats the task: it is listed once, and the listing ends there.
-    assert len(hook_with(gateway).list_runs()) == 1
+    assert len(list(hook_with(gateway).list_runs())) == 1
     assert len(gateway.requests) == 2
 
 
 @pytest.mark.parametrize("size", [0, 101])
 def test_list_runs_page_size_is_checked(connection: None, size: int) -> None:
     with pytest.raises(InvalidRequestError):
-        hook_with(Gateway(paged(1))).list_runs(max_results=size)
+        list(hook_with(Gateway(paged(1))).list_runs(max_results=size))
 
 
 # -- console link, connection test -------------------------------------------------------------------

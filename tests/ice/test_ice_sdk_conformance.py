@@ -80,7 +80,7 @@ def test_sdk_start_workflow_and_list_agree_with_the_hook(emulator) -> None:
         )
     )
     sdk_ids = [t.task_id for t in listed.body.task_list + page2.body.task_list]
-    hook_runs = IceHook().list_runs("wf-sdk", max_results=1)
+    hook_runs = list(IceHook().list_runs("wf-sdk", max_results=1))
     assert [r.run_id for r in hook_runs] == sdk_ids
     assert set(sdk_ids) == {task_id, hook_task_id}
     assert [r.detail["WorkflowTask"] for r in hook_runs] == [
@@ -121,3 +121,52 @@ def test_region_hosts_against_the_sdk_endpoint_map() -> None:
             # hosts, this shows it and the table can be re-checked.
             assert sdk in ("ice.aliyuncs.com", ours), (region, sdk)
     assert _sdk_host("cn-beijing") == "ice.aliyuncs.com"
+
+
+def test_sdk_and_hook_list_the_same_tasks_by_workflow_window_and_key_text(emulator) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    now = time.time()
+    emulator.control.script_runs(
+        [
+            finished("t-old", workflow_id="wf-win", created_at=now - 7200),
+            finished("t-in-1", workflow_id="wf-win", created_at=now - 1800),
+            finished("t-in-2", workflow_id="wf-win", created_at=now - 900),
+            finished("t-other-wf", workflow_id="wf-else", created_at=now - 900),
+            finished(
+                "t-cat",
+                workflow_id="wf-win",
+                task_input={"Type": "OSS", "Media": "oss://b/cat.mp4"},
+                created_at=now - 600,
+            ),
+        ]
+    )
+    after, before = datetime.fromtimestamp(now - 3600, UTC), datetime.fromtimestamp(now - 300, UTC)
+    wire = {
+        "StartOfCreateTime": after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "EndOfCreateTime": before.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    sdk = sdk_client(emulator).list_workflow_tasks(
+        ice_models.ListWorkflowTasksRequest(
+            workflow_id="wf-win",
+            start_of_create_time=wire["StartOfCreateTime"],
+            end_of_create_time=wire["EndOfCreateTime"],
+            max_results=100,
+        )
+    )
+    runs = list(IceHook().list_runs("wf-win", created_after=after, created_before=before))
+    assert (
+        [t.task_id for t in sdk.body.task_list] == [r.run_id for r in runs] == ["t-cat", "t-in-2", "t-in-1"]
+    )
+    assert [t.to_map() for t in sdk.body.task_list] == [r.detail["WorkflowTask"] for r in runs]
+    by_key = sdk_client(emulator).list_workflow_tasks(
+        ice_models.ListWorkflowTasksRequest(workflow_id="wf-win", key_text="cat.mp4")
+    )
+    assert (
+        [t.task_id for t in by_key.body.task_list]
+        == [r.run_id for r in IceHook().list_runs("wf-win", key_text="cat.mp4")]
+        == ["t-cat"]
+    )
+    sent = emulator.control.requests(vendor=VENDOR, action="ListWorkflowTasks")
+    assert all(r["status"] == 200 for r in sent) and len(sent) == 4

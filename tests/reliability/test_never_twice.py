@@ -230,9 +230,10 @@ def test_wedata_retry_adopts_a_run_that_succeeded_and_restarts_a_failed_one(weda
 def test_wedata_user_params_are_kept_next_to_the_mark(wedata) -> None:
     op = wedata_op(wait_for_completion=False, workflow_params={"day": "2026-12-01"})
     run_id = op.execute(context(FakeTi()))
-    (brief,) = op.hook.list_runs("p-1", workflow_id="wf-1")
-    assert brief.ExecutionId == run_id
-    assert "2026-12-01" in brief.WorkflowParams and "airflow_task_instance" in brief.WorkflowParams
+    (run,) = op.hook.list_runs("p-1", workflow_id="wf-1")
+    assert run.run_id == run_id
+    params = run.detail["TriggerWorkflowRun"]["WorkflowParams"]
+    assert "2026-12-01" in params and "airflow_task_instance" in params
 
 
 # -- Cloud Infinite -------------------------------------------------------------------------------

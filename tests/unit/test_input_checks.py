@@ -268,8 +268,8 @@ def test_wedata_list_runs_ends_when_a_page_repeats(monkeypatch, capsys, caplog) 
 
     with scripted_server(_counted(answer)) as server:
         conn_id = _connection(monkeypatch, "tencentcloud", region="ap-guangzhou", endpoint=server.url)
-        runs = WeDataHook(conn_id, retry_policy=NO_RETRY).list_runs("1", page_size=1)
-    assert [r.ExecutionId for r in runs] == ["e-1"]
+        runs = list(WeDataHook(conn_id, retry_policy=NO_RETRY).list_runs("1", page_size=1))
+    assert [r.run_id for r in runs] == ["e-1"]
     assert len(server.seen) == 2
     assert "ListTriggerWorkflowRuns listing stopped early" in _logged(capsys, caplog)
 
@@ -281,7 +281,7 @@ def test_ice_list_runs_ends_when_new_tokens_bring_no_new_tasks(monkeypatch, caps
 
     with scripted_server(_counted(answer)) as server:
         conn_id = _connection(monkeypatch, "alibabacloud", region="cn-shanghai", endpoint=server.url)
-        runs = IceHook(conn_id, retry_policy=NO_RETRY).list_runs()
+        runs = list(IceHook(conn_id, retry_policy=NO_RETRY).list_runs())
     assert [r.run_id for r in runs] == ["t-1"]
     assert len(server.seen) == 2
     assert "no new ids" in _logged(capsys, caplog)
@@ -318,7 +318,7 @@ def test_a_listing_reads_at_most_the_maximum_page_count(monkeypatch, capsys, cap
 
     with scripted_server(_counted(answer)) as server:
         conn_id = _connection(monkeypatch, "alibabacloud", region="cn-shanghai", endpoint=server.url)
-        runs = IceHook(conn_id, retry_policy=NO_RETRY).list_runs()
+        runs = list(IceHook(conn_id, retry_policy=NO_RETRY).list_runs())
     assert len(runs) == 5 and len(server.seen) == 5
     assert "maximum of 5 pages" in _logged(capsys, caplog)
 

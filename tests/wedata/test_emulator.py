@@ -215,18 +215,18 @@ def test_list_runs_pages_through_everything(emulator):
         + [run_spec("11111111-0000-4000-8000-000000000000", project_id="other-project")]
     )
     h = hook()
-    runs = h.list_runs(DEMO_PROJECT_ID, workflow_id=DEMO_WORKFLOW_ID, page_size=3)
-    assert [r.ExecutionId[-1] for r in runs] == ["6", "5", "4", "3", "2", "1", "0"]  # CreateTime DESC
+    runs = list(h.list_runs(DEMO_PROJECT_ID, workflow_id=DEMO_WORKFLOW_ID, page_size=3))
+    assert [r.run_id[-1] for r in runs] == ["6", "5", "4", "3", "2", "1", "0"]  # CreateTime DESC
     pages = [r["seq"] for r in emulator.control.requests(vendor="wedata", action="ListTriggerWorkflowRuns")]
     assert len(pages) == 3
     one = h.list_runs(DEMO_PROJECT_ID, filters={"ExecutionId": ["00000000-0000-4000-8000-000000000003"]})
-    assert [r.ExecutionId for r in one] == ["00000000-0000-4000-8000-000000000003"]
-    assert h.list_runs("empty-project") == []
+    assert [r.run_id for r in one] == ["00000000-0000-4000-8000-000000000003"]
+    assert list(h.list_runs("empty-project")) == []
 
 
 def test_list_rejects_oversized_pages(emulator):
     with pytest.raises(InvalidRequestError):
-        hook().list_runs(DEMO_PROJECT_ID, page_size=500)
+        list(hook().list_runs(DEMO_PROJECT_ID, page_size=500))
 
 
 # -- the official SDK ------------------------------------------------------------------------------
@@ -340,3 +340,77 @@ def test_poking_sensor_fails_naming_run_state_and_error(emulator):
     message = str(exc.value)
     assert RUN_ID in message and "'FAILED'" in message and "TASK_FAILED" in message
     assert "transform (FAILED: E1001)" in message
+
+
+def test_official_sdk_and_hook_list_runs_of_several_workflows_in_a_schedule_window(emulator):
+    from datetime import UTC, datetime
+
+    from tencentcloud.wedata.v20250806 import models
+
+    base = 1_767_225_600  # 2026-01-01T00:00:00Z
+    specs = []
+    for i, (workflow, hour) in enumerate([("wf-a", 1), ("wf-b", 2), ("wf-a", 3), ("wf-c", 2), ("wf-a", 9)]):
+        spec = run_spec(f"00000000-0000-4000-8000-00000000010{i}", workflow_id=workflow)
+        spec["fields"]["ScheduleTime"] = base + hour * 3600
+        spec["created_at"] = base + 100 * i
+        specs.append(spec)
+    emulator.control.script_runs(specs)
+    after, before = datetime.fromtimestamp(base + 3600, UTC), datetime.fromtimestamp(base + 3 * 3600, UTC)
+    runs = list(
+        hook().list_runs(
+            DEMO_PROJECT_ID,
+            workflow_id=["wf-a", "wf-b"],
+            scheduled_after=after,
+            scheduled_before=before,
+            order_by="ScheduleTime",
+        )
+    )
+    req = models.ListTriggerWorkflowRunsRequest()
+    req.ProjectId = DEMO_PROJECT_ID
+    filters = []
+    for name, values in (
+        ("WorkflowId", ["wf-a", "wf-b"]),
+        ("ScheduleTimeGreaterEqual", ["2026-01-01 09:00:00"]),  # China time: 01:00Z
+        ("ScheduleTimeLessEqual", ["2026-01-01 11:00:00"]),
+    ):
+        f = models.Filter()
+        f.Name, f.Values = name, values
+        filters.append(f)
+    order = models.OrderField()
+    order.Name, order.Direction = "ScheduleTime", "DESC"
+    req.Filters, req.OrderFields, req.PageSize, req.PageNumber = filters, [order], 10, 1
+    data = sdk_client(emulator).ListTriggerWorkflowRuns(req).Data
+    assert [i.ExecutionId[-1] for i in data.Items] == [r.run_id[-1] for r in runs] == ["2", "1", "0"]
+    assert data.TotalCount == 3
+    assert [r.workflow_id for r in runs] == ["wf-a", "wf-b", "wf-a"]
+    assert runs[0].detail["TriggerWorkflowRun"]["ScheduleTime"] == str((base + 3 * 3600) * 1000)
+    (sent,) = emulator.control.requests(vendor="wedata", action="ListTriggerWorkflowRuns")[:1]
+    assert sent["status"] == 200
+
+
+def test_list_runs_by_end_time_reads_scripted_finish_times(emulator):
+    base = 1_767_225_600.0
+    specs = []
+    for i, offset in enumerate([300, 100, 200]):
+        spec = run_spec(f"00000000-0000-4000-8000-00000000020{i}")
+        spec["finishes_at"] = base + offset
+        specs.append(spec)
+    emulator.control.script_runs(specs)
+    runs = list(hook().list_runs(DEMO_PROJECT_ID, order_by="EndTime"))
+    assert [r.run_id[-1] for r in runs] == ["0", "2", "1"]
+    assert [r.finished_at.timestamp() for r in runs] == [base + 300, base + 200, base + 100]
+    assert {r.raw_state for r in runs} == {"SUCCESS"}
+
+
+@pytest.mark.asyncio
+async def test_alist_runs_lists_what_list_runs_lists(emulator):
+    emulator.control.script_runs(
+        [
+            {**run_spec(f"00000000-0000-4000-8000-00000000030{i}"), "created_at": 1_750_000_000 + i}
+            for i in range(5)
+        ]
+    )
+    listed = [run async for run in hook().alist_runs(DEMO_PROJECT_ID, page_size=2, limit=4)]
+    assert [r.run_id[-1] for r in listed] == ["4", "3", "2", "1"]
+    assert listed == list(hook().list_runs(DEMO_PROJECT_ID, page_size=2, limit=4))
+    assert len(emulator.control.requests(vendor="wedata", action="ListTriggerWorkflowRuns")) == 4

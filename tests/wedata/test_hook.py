@@ -264,7 +264,7 @@ def test_list_runs_follows_every_page(wedata_conn, monkeypatch):
 
     hook, mock = make_hook(answer, monkeypatch)
     listed = hook.list_runs(PROJECT_ID, workflow_id="wf-1", page_size=2)
-    assert [r.ExecutionId for r in listed] == ["e0", "e1", "e2", "e3", "e4"]
+    assert [r.run_id for r in listed] == ["e0", "e1", "e2", "e3", "e4"]
     assert [c[1]["PageNumber"] for c in mock.calls] == [1, 2, 3]
     assert mock.calls[0][1]["Filters"] == [{"Name": "WorkflowId", "Values": ["wf-1"]}]
 

@@ -61,6 +61,10 @@ _BEIJING = timezone(timedelta(hours=8))
 # States in which a task instance has not started yet (no StartedTime).
 _NOT_STARTED = frozenset({"NotRun", "WaitTime", "WaitResource", "CheckingCondition", "WaitTrigger"})
 _FINISHED = frozenset({"Success", "Failure"})
+# SortBy fields of the List* calls (SDK docstring); "Asc" may be omitted. TriggerTime is the
+# creation time here (the emulator triggers an instance when it creates it).
+_SORT_FIELDS = ("Id", "TriggerTime", "StartedTime", "FinishedTime", "CreateTime")
+_SORT_KEYS = {"TriggerTime": "CreateTime"}
 
 
 def bizdate_ms(day: date) -> int:
@@ -214,7 +218,10 @@ class DataWorksService(AlibabaRpcService):
         if snap.state not in _NOT_STARTED:
             body["StartedTime"] = created + 1000
         if snap.finished:
-            body["FinishedTime"] = created + 1000 * (snap.step + 2)
+            scripted_end = snap.finishes_at if not snap.stopped else None
+            body["FinishedTime"] = (
+                epoch_ms(scripted_end) if scripted_end is not None else created + 1000 * (snap.step + 2)
+            )
         return body
 
     def _task_json(self, snap: RunSnapshot, index: int, task: TaskRunSnapshot) -> dict[str, Any]:
@@ -279,8 +286,12 @@ class DataWorksService(AlibabaRpcService):
         if page_size > MAX_PAGE_SIZE:
             raise self.invalid_parameter("PageSize", page_size)
         sort = str(call.get("SortBy", "Id Desc")).split()
-        if sort[0] != "Id" or (len(sort) > 1 and sort[1] not in ("Asc", "Desc")):
-            # Only id order is emulated; the other documented sort fields are refused clearly.
+        if (
+            not sort
+            or sort[0] not in _SORT_FIELDS
+            or len(sort) > 2
+            or (len(sort) > 1 and sort[1] not in ("Asc", "Desc"))
+        ):
             raise self.invalid_parameter("SortBy", call.get("SortBy"))
         return page_number, page_size, sort
 
@@ -312,7 +323,8 @@ class DataWorksService(AlibabaRpcService):
             tasks += [self._task_json(snap, i, t) for i, t in enumerate(snap.task_runs)]
         if status:
             tasks = [t for t in tasks if t["Status"] == status]
-        tasks.sort(key=lambda t: t["Id"], reverse=len(sort) > 1 and sort[1] == "Desc")
+        key = _SORT_KEYS.get(sort[0], sort[0])
+        tasks.sort(key=lambda t: (t.get(key) or 0, t["Id"]), reverse=len(sort) > 1 and sort[1] == "Desc")
         start = (page_number - 1) * page_size
         return {
             "PagingInfo": {
@@ -399,7 +411,7 @@ class DataWorksService(AlibabaRpcService):
     @action("ListWorkflowInstances", required=("BizDate", "ProjectId"))
     async def list_workflow_instances(self, call: Call) -> dict[str, Any]:
         """Instances of one business date; filters WorkflowId, Name (fuzzy), Type, EnvType and
-        Tags (an instance carrying any of them); `Id Desc` / `Id Asc` order only."""
+        Tags (an instance carrying any of them); SortBy any documented field, `Id Desc` by default."""
         project_id = call.int_param("ProjectId", minimum=1)
         bizdate = call.int_param("BizDate", minimum=0)
         page_number, page_size, sort = self._paging(call)
@@ -417,18 +429,21 @@ class DataWorksService(AlibabaRpcService):
                 and (not wanted or any((t["Key"], t["Value"]) in wanted for t in f.get("Tags", [])))
             )
 
-        runs = sorted(
-            (r for r in self._runs_in(project_id or 0, bizdate) if matches(r)),
-            key=lambda r: int(r.run_id),
-            reverse=len(sort) == 1 or sort[1] == "Desc",
-        )
-        page = runs[(page_number - 1) * page_size : page_number * page_size]
+        instances = [
+            self._instance_json(self.store.snapshot_of(r))
+            for r in self._runs_in(project_id or 0, bizdate)
+            if matches(r)
+        ]
+        key = _SORT_KEYS.get(sort[0], sort[0])
+        # Ties (and instances without the field, e.g. not finished yet) fall back to the id.
+        instances.sort(key=lambda i: (i.get(key) or 0, i["Id"]), reverse=len(sort) > 1 and sort[1] == "Desc")
+        page = instances[(page_number - 1) * page_size : page_number * page_size]
         return {
             "PagingInfo": {
                 "PageNumber": page_number,
                 "PageSize": page_size,
-                "TotalCount": len(runs),
-                "WorkflowInstances": [self._instance_json(self.store.snapshot_of(r)) for r in page],
+                "TotalCount": len(instances),
+                "WorkflowInstances": page,
             }
         }
 

@@ -8,7 +8,9 @@ Actions (API 3.0: POST JSON, TC3 signatures, errors in HTTP 200):
 - KillTriggerWorkflowRuns (ProjectId, WorkflowId, WorkflowExecutionIdList | All | Pending):
   `Data[{ItemId, ItemName, ExecutionActionId, ErrorMessage, OpStatus}]`.
 - ListTriggerWorkflowRuns (ProjectId, Filters, OrderFields, PageNumber, PageSize):
-  `Data{TotalCount, TotalPageNumber, PageNumber, PageSize, Items}`.
+  `Data{TotalCount, TotalPageNumber, PageNumber, PageSize, Items}`; Filters WorkflowId (several
+  values: any of them), ScheduleTimeGreaterEqual/LessEqual (epoch ms or `yyyy-MM-dd HH:mm:ss`
+  China time, both inclusive) and the rest; OrderFields CreateTime, EndTime, ScheduleTime.
 
 Choices the public docs do not settle (UNCONFIRMED; the hook stays tolerant):
 - An unknown run (or a run of another project) answers `ResourceNotFound`.
@@ -19,6 +21,8 @@ Choices the public docs do not settle (UNCONFIRMED; the hook stays tolerant):
 - BizStateEnumInfos is a histogram of the task runs' states with Chinese labels.
 
 Emulator conventions (for demos and tests):
+- A scripted run's `ScheduleTime` field (epoch seconds) is its planned schedule time; without
+  one, it is the creation time.
 - Created runs progress by time, one step every `CREATED_STEP_SECONDS`: PENDING, RUNNING ...
   SUCCESS over three task runs (extract, transform, load). AdvancedParams
   `emulator_outcome` = `FAILED` fails the transform task and the run (ErrorCodeStr
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_provider_cloudflows.emulator.services.base import (
@@ -56,6 +61,7 @@ DEMO_PROJECT_ID = "1460947878944567296"
 DEMO_WORKFLOW_ID = "4a6b1f5e-7e5a-11f0-ba36-b8cef6a5af5c"
 DEMO_WORKFLOW_NAME = "orders_daily"
 DEMO_USER_UIN = "100000000001"
+_CHINA_TZ = timezone(timedelta(hours=8))
 
 # Task states shown before a task starts, and the labels the console uses for them.
 _NOT_STARTED = frozenset({"PENDING"})
@@ -177,15 +183,25 @@ class WeDataService(TencentApi3Service):
     # ------------------------------------------------------------------ rendering
 
     def _times(self, snap: RunSnapshot) -> tuple[float, float | None, float | None]:
-        # Times derive from the script step, not the wall clock, so two reads of one state agree.
+        # Times derive from the script step, not the wall clock, so two reads of one state agree;
+        # a run scripted to finish at a given time ends at that time.
         created = snap.created_at
         started = created + 1 if snap.state not in _NOT_STARTED or snap.step > 0 else None
-        ended = created + 2 + snap.step if snap.finished else None
+        ended = None
+        if snap.finished:
+            ended = (
+                snap.finishes_at
+                if snap.finishes_at is not None and not snap.stopped
+                else created + 2 + snap.step
+            )
+        if started is not None and ended is not None:
+            started = min(started, ended)
         return created, started, ended
 
     def _run_json(self, snap: RunSnapshot) -> dict[str, Any]:
         f = snap.fields
         created, started, ended = self._times(snap)
+        scheduled = _scheduled(snap)
         return {
             "AppId": DEMO_APP_ID,
             "ProjectId": f.get("ProjectId"),
@@ -195,8 +211,8 @@ class WeDataService(TencentApi3Service):
             "TriggerId": f.get("TriggerId", f"trigger-{snap.run_id[:8]}"),
             "TriggerType": f.get("TriggerType", "ManualTrigger"),
             "CreateTime": _ms(created),
-            "ScheduleTime": _ms(created),
-            "PlannedSchedulingTime": _ms(created),
+            "ScheduleTime": _ms(scheduled),
+            "PlannedSchedulingTime": _ms(scheduled),
             "PendingStartTime": _ms(created),
             "QueueStartTime": _ms(created),
             "ExecutionStartTime": _ms(started) if started else None,
@@ -256,7 +272,7 @@ class WeDataService(TencentApi3Service):
             "IsLatestExecution": True,
             "SupportRerun": task.finished,
             "CreateTime": _ms(created),
-            "ScheduleTime": _ms(created),
+            "ScheduleTime": _ms(_scheduled(snap)),
             "UpdateTime": _ms(ended or started or created),
             "DependenceFinishedTime": _ms(started) if started else None,
             "IssueTime": _ms(started) if started else None,
@@ -512,6 +528,26 @@ class WeDataService(TencentApi3Service):
         return order
 
 
+def _scheduled(snap: RunSnapshot) -> float:
+    """The planned schedule time: the `ScheduleTime` field (epoch seconds) if scripted, else creation."""
+    value = snap.fields.get("ScheduleTime")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else snap.created_at
+
+
+def _filter_ms(value: str) -> int:
+    """A schedule-time filter value in epoch ms: digits as they are, or `yyyy-MM-dd HH:mm:ss` in
+    China Standard Time (the format is UNCONFIRMED; both are accepted)."""
+    if value.isdigit():
+        return int(value)
+    try:
+        parsed = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=_CHINA_TZ)
+    except ValueError:
+        raise ServiceError(
+            "InvalidParameter.InvalidFilterParameter", f"The schedule time {value!r} is not valid.", 200
+        ) from None
+    return int(parsed.timestamp() * 1000)
+
+
 def _matches(item: dict[str, Any], filters: dict[str, list[str]]) -> bool:
     for name, values in filters.items():
         if name == "Keyword":
@@ -525,10 +561,10 @@ def _matches(item: dict[str, Any], filters: dict[str, list[str]]) -> bool:
             if item.get("UserUinInCharge") not in values:
                 return False
         elif name == "ScheduleTimeGreaterEqual":
-            if int(item["ScheduleTime"]) < min(int(v) for v in values):
+            if int(item["ScheduleTime"]) < min(_filter_ms(v) for v in values):
                 return False
         elif name == "ScheduleTimeLessEqual":
-            if int(item["ScheduleTime"]) > max(int(v) for v in values):
+            if int(item["ScheduleTime"]) > max(_filter_ms(v) for v in values):
                 return False
         elif str(item.get(name)) not in values:
             return False
