@@ -194,7 +194,7 @@ class CloudInfiniteWorkflowExecutionFinishedTrigger(RunFinishedTrigger):
         cls, hook: Any, workflow_ids: Sequence[str], created_after: datetime, scope: dict[str, str | None]
     ) -> AsyncIterator[WorkflowRun]:
         (workflow_id,) = workflow_ids
-        return hook.alist_runs(workflow_id, start=created_after, bucket=scope["bucket"])
+        return hook.alist_runs(workflow_id, created_after=created_after, bucket=scope["bucket"])
 
 
 __all__ = [

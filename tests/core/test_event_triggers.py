@@ -4,13 +4,13 @@ in tests/<product>/test_*_event_trigger.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from event_support import Store, Watching
 
 from airflow_provider_cloudflows.compat import AIRFLOW_MAJOR
 from airflow_provider_cloudflows.errors import AuthError, ServiceUnavailableError
@@ -75,21 +75,6 @@ class ScriptedTrigger(WeDataWorkflowRunFinishedTrigger):
                 yield each
 
 
-class Store:
-    """The asset state store accessor a watcher of one asset gets (its async half)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-        self.writes = 0
-
-    async def aget(self, key: str, default: Any = None) -> Any:
-        return json.loads(json.dumps(self.values[key])) if key in self.values else default
-
-    async def aset(self, key: str, value: Any) -> None:
-        self.values[key] = json.loads(json.dumps(value))
-        self.writes += 1
-
-
 class SharedByTwoAssets:
     async def aget(self, key: str, default: Any = None) -> Any:
         raise ValueError(
@@ -122,30 +107,12 @@ def make(store: Any = None, **kwargs: Any) -> ScriptedTrigger:
     return trigger
 
 
-class Watching:
-    """A trigger's events as its run() yields them, in a task of its own."""
+def polls() -> int:
+    return len(CLOUD.calls)
 
-    def __init__(self, events: AsyncIterator[Any]) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.task = asyncio.ensure_future(self._collect(events))
 
-    async def _collect(self, events: AsyncIterator[Any]) -> None:
-        async for event in events:
-            self.events.append(event.payload)
-
-    async def after_polls(self, polls: int, cloud: Cloud = CLOUD, timeout: float = 10) -> list[str]:
-        """The run ids fired once the listing was called `polls` more times."""
-        target = len(cloud.calls) + polls
-        async with asyncio.timeout(timeout):
-            while len(cloud.calls) < target:
-                await asyncio.sleep(0.005)
-        await asyncio.sleep(0.02)
-        return [e["run_id"] for e in self.events]
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await self.task
+def watching_of(trigger: ScriptedTrigger) -> Watching:
+    return Watching(trigger.run(), polls)
 
 
 # -- the watermark rule ---------------------------------------------------------------------------
@@ -223,7 +190,7 @@ def test_on_airflow_2_building_a_trigger_says_it_needs_airflow_3():
 @pytest.mark.asyncio
 async def test_one_event_per_run_that_finishes_after_the_start_never_again(cloud):
     cloud.runs = [run("before", finished=-5), run("running", "RUNNING", finished=None, created=1)]
-    watching = Watching(make().run())
+    watching = watching_of(make())
     assert await watching.after_polls(3) == []
     cloud.runs[1] = run("running", finished=30, created=1)
     cloud.runs.append(run("second", finished=40, created=2))
@@ -237,7 +204,7 @@ async def test_one_event_per_run_that_finishes_after_the_start_never_again(cloud
 async def test_outcomes_success_terminal_and_raw_states(cloud):
     cloud.runs = [run("ok", finished=10), run("bad", "FAILED", finished=11)]
     for outcomes, fired in (("success", ["ok"]), ("terminal", ["ok", "bad"]), (["FAILED"], ["bad"])):
-        watching = Watching(make(outcomes=outcomes).run())
+        watching = watching_of(make(outcomes=outcomes))
         assert await watching.after_polls(2) == fired, outcomes
         await watching.stop()
 
@@ -246,7 +213,7 @@ async def test_outcomes_success_terminal_and_raw_states(cloud):
 @pytest.mark.asyncio
 async def test_the_payload_is_the_run_summary(cloud):
     cloud.runs = [run("e1", finished=90, created=5)]
-    watching = Watching(make().run())
+    watching = watching_of(make())
     await watching.after_polls(2)
     await watching.stop()
     (payload,) = watching.events
@@ -274,7 +241,7 @@ async def test_without_start_after_runs_finished_before_the_first_start_are_not_
     cloud.runs.append(
         run("fresh", created=(now - T0).total_seconds(), finished=(now - T0).total_seconds() + 5)
     )
-    watching = Watching(make(start_after=None).run())
+    watching = watching_of(make(start_after=None))
     assert await watching.after_polls(2) == ["fresh"]
     await watching.stop()
 
@@ -285,7 +252,7 @@ async def test_a_run_that_shows_up_late_with_an_earlier_finish_is_caught_within_
     # Listed by creation time: the long run created first finished first, but the vendor showed
     # it still running when the short one was already finished.
     cloud.runs = [run("long", "RUNNING", finished=None, created=0), run("short", finished=300, created=200)]
-    watching = Watching(make(settle_seconds=120).run())
+    watching = watching_of(make(settle_seconds=120))
     assert await watching.after_polls(2) == ["short"]
     cloud.runs[0] = run("long", finished=250, created=0)  # finished before "short", shown later
     cloud.runs.append(run("too-late", finished=100, created=50))  # behind since - settle (180 s)
@@ -297,7 +264,7 @@ async def test_a_run_that_shows_up_late_with_an_earlier_finish_is_caught_within_
 @pytest.mark.asyncio
 async def test_each_listing_covers_runs_created_since_the_watermark_less_the_lookback(cloud):
     cloud.runs = [run("a", finished=7200, created=7000)]
-    watching = Watching(make(lookback_seconds=3600, settle_seconds=60).run())
+    watching = watching_of(make(lookback_seconds=3600, settle_seconds=60))
     await watching.after_polls(2)
     await watching.stop()
     assert cloud.calls[0] == (("wf-1",), T0 - timedelta(hours=1))
@@ -312,7 +279,7 @@ async def test_each_listing_covers_runs_created_since_the_watermark_less_the_loo
 async def test_a_restart_neither_replays_nor_misses_a_run_that_finished_while_it_was_down(cloud):
     store = Store()
     cloud.runs = [run("first", finished=10)]
-    watching = Watching(make(store).run())
+    watching = watching_of(make(store))
     assert await watching.after_polls(2) == ["first"]
     await watching.stop()
     (key,) = store.values
@@ -321,7 +288,7 @@ async def test_a_restart_neither_replays_nor_misses_a_run_that_finished_while_it
 
     cloud.runs.append(run("while-down", finished=20, created=15))
     # A new process: the same arguments (start_after from the DAG file), the watermark from the store.
-    restarted = Watching(make(store).run())
+    restarted = watching_of(make(store))
     assert await restarted.after_polls(3) == ["while-down"]
     cloud.runs.append(run("after", finished=30, created=25))
     assert await restarted.after_polls(2) == ["while-down", "after"]
@@ -332,7 +299,7 @@ async def test_a_restart_neither_replays_nor_misses_a_run_that_finished_while_it
 @pytest.mark.asyncio
 async def test_the_first_start_stores_its_start_so_a_restart_keeps_it(cloud):
     store = Store()
-    watching = Watching(make(store, start_after=None).run())
+    watching = watching_of(make(store, start_after=None))
     await watching.after_polls(1)
     await watching.stop()
     stored = store.values["cloudflows.watermark:wedata:p1:wf-1:success"]
@@ -340,7 +307,7 @@ async def test_the_first_start_stores_its_start_so_a_restart_keeps_it(cloud):
     assert abs((datetime.now(UTC) - started).total_seconds()) < 30
     at = (started - T0).total_seconds()
     cloud.runs = [run("down", created=at, finished=at + 1)]
-    restarted = Watching(make(store, start_after=None).run())
+    restarted = watching_of(make(store, start_after=None))
     assert await restarted.after_polls(2) == ["down"]
     await restarted.stop()
 
@@ -349,7 +316,7 @@ async def test_the_first_start_stores_its_start_so_a_restart_keeps_it(cloud):
 @pytest.mark.asyncio
 async def test_a_trigger_shared_by_two_assets_warns_and_keeps_its_watermark_in_memory(cloud, capsys):
     cloud.runs = [run("a", finished=10)]
-    watching = Watching(make(SharedByTwoAssets()).run())
+    watching = watching_of(make(SharedByTwoAssets()))
     assert await watching.after_polls(2) == ["a"]
     await watching.stop()
     assert "shared by several assets" in capsys.readouterr().out
@@ -363,7 +330,7 @@ async def test_a_trigger_shared_by_two_assets_warns_and_keeps_its_watermark_in_m
 async def test_an_outage_is_polled_through_and_a_configuration_mistake_backs_off_loudly(cloud, capsys):
     trigger = make()
     cloud.error = AuthError("SignatureFailure: the SecretId is wrong", vendor="Tencent Cloud WeData")
-    watching = Watching(trigger.run())
+    watching = watching_of(trigger)
     await watching.after_polls(1)
     logged = capsys.readouterr().out
     assert "Cannot list Tencent Cloud WeData workflow runs of workflow wf-1" in logged
@@ -377,7 +344,7 @@ async def test_an_outage_is_polled_through_and_a_configuration_mistake_backs_off
 
     cloud.error = ServiceUnavailableError("503 Service Unavailable", vendor="Tencent Cloud WeData")
     cloud.runs = [run("after-outage", finished=10)]
-    watching = Watching(make().run())
+    watching = watching_of(make())
     await watching.after_polls(3)
     assert "will poll again" in capsys.readouterr().out
     cloud.error = None
@@ -407,7 +374,7 @@ async def test_watchers_of_several_workflows_share_one_listing_per_poll(cloud):
     assert len(keys) == 1
     (key,) = keys
     watchers = [
-        Watching(t.filter_shared_stream(manager.subscribe(trigger_id=n, trigger=t, key=key)))
+        Watching(t.filter_shared_stream(manager.subscribe(trigger_id=n, trigger=t, key=key)), polls)
         for n, t in enumerate(triggers)
     ]
     await watchers[0].after_polls(3)
