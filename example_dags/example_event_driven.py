@@ -49,6 +49,8 @@ if AIRFLOW_MAJOR >= 3:
         start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
         catchup=False,
         tags=["cloudflows", "wedata", "event-driven"],
+        # What the demo reads to make a run of the watched workflow finish in the emulator.
+        params={"project_id": PROJECT_ID, "watched_workflow_id": WATCHED_WORKFLOW_ID},
         doc_md=__doc__,
     ) as dag:
 

@@ -30,7 +30,7 @@ TASK_ID = "read_finished_run"
 
 
 def _finish_soon(live: LiveAirflow, dag: Any, execution_id: str, outcome: str = "SUCCESS") -> None:
-    """A run of the watched workflow that finishes about 4 s from now (the emulator's clock)."""
+    """A run of the watched workflow that finishes 4 s from now."""
     spec = run_spec(
         execution_id,
         outcome,
@@ -42,7 +42,7 @@ def _finish_soon(live: LiveAirflow, dag: Any, execution_id: str, outcome: str = 
         step_seconds=1.0,
     )
     with EmulatorControl(live.emulator_url) as control:
-        control.script_runs([spec])
+        control.script_runs([{**spec, "finishes_at": time.time() + 4}])
 
 
 def _seen_run_ids(live: LiveAirflow) -> Counter[str]:
