@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.runs import WorkflowRun
+if TYPE_CHECKING:
+    from airflow_provider_cloudflows.runs import WorkflowRun
 from airflow_provider_cloudflows.triggers.finished_runs import SUCCESS, RunFinishedTrigger
 
 # DataWorks business dates are days in the project's time zone; China Standard Time for the

@@ -22,21 +22,27 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Hashable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_cloudflows.compat import AIRFLOW_MAJOR, AIRFLOW_VERSION
-from airflow_provider_cloudflows.errors import CloudflowsError
+try:
+    from airflow.triggers.base import BaseEventTrigger
+
+    HAS_EVENT_TRIGGERS = True
+except ImportError:  # Airflow 2: the module imports, and building a trigger says it needs Airflow 3
+    from airflow.triggers.base import BaseTrigger as BaseEventTrigger
+
+    HAS_EVENT_TRIGGERS = False
+
 from airflow_provider_cloudflows.hooks.deadline import attempt_deadline
 from airflow_provider_cloudflows.products import PRODUCTS
-from airflow_provider_cloudflows.runs import RunState, WorkflowRun
 from airflow_provider_cloudflows.triggers.watermark import Watermark, as_utc, finish_time
-from airflow_provider_cloudflows.triggers.workflow_run import shared_hook
-from airflow_provider_cloudflows.verdict import RunWatcher
+
+if TYPE_CHECKING:
+    from airflow_provider_cloudflows.runs import WorkflowRun
+    from airflow_provider_cloudflows.verdict import RunWatcher
 
 SUCCESS = "success"
 TERMINAL = "terminal"
@@ -54,14 +60,13 @@ STATE_KEY_PREFIX = "cloudflows.watermark"
 def counts(outcomes: str | Sequence[str], run: WorkflowRun) -> bool:
     """Whether a run's state is one the watcher reports."""
     if outcomes == SUCCESS:
-        return run.state is RunState.SUCCEEDED
+        return run.state.is_success
     if outcomes == TERMINAL:
         return run.state.is_terminal
     return run.state.is_terminal and (run.raw_state or "") in outcomes
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(NamedTuple):
     """One poll of a shared stream: which workflows and window it covered, and the runs it saw."""
 
     workflow_ids: frozenset[str]
@@ -145,10 +150,12 @@ class RunFinishedTrigger(BaseEventTrigger):
         settle_seconds: float = 600.0,
         **kwargs: Any,
     ) -> None:
-        if AIRFLOW_MAJOR < 3:
+        if not HAS_EVENT_TRIGGERS:
+            from airflow import __version__ as airflow_version
+
             raise RuntimeError(
                 f"{type(self).__name__} is an event trigger for Airflow 3 asset watchers "
-                f"(AssetWatcher); this is Airflow {AIRFLOW_VERSION}. Use the provider's sensors "
+                f"(AssetWatcher); this is Airflow {airflow_version}. Use the provider's sensors "
                 "to wait for a run on Airflow 2."
             )
         super().__init__(**kwargs)
@@ -209,7 +216,10 @@ class RunFinishedTrigger(BaseEventTrigger):
         self, wanted: Callable[[], tuple[frozenset[str], datetime] | None]
     ) -> AsyncIterator[Listing]:
         """Listings forever, one per poll, of what `wanted()` names; errors are ridden out here."""
-        watcher = RunWatcher(f"{self.product_name} {self.run_noun}s of workflow")
+        # What the loop needs beyond this module is imported in a worker thread: the triggerer
+        # imports a trigger's module on its event loop, where every millisecond blocks the others.
+        shared_hook, run_watcher = await asyncio.to_thread(_poll_loop_imports)
+        watcher = run_watcher(f"{self.product_name} {self.run_noun}s of workflow")
         hook_path = PRODUCTS[self.product_key].hook
         answered, failures = False, 0
         while True:
@@ -244,6 +254,8 @@ class RunFinishedTrigger(BaseEventTrigger):
         self, err: Exception, watcher: RunWatcher, workflow_ids: frozenset[str], answered: bool, failures: int
     ) -> float:
         """Log a failed listing; the seconds to wait before the next one."""
+        from airflow_provider_cloudflows.errors import CloudflowsError  # loaded by the hook already
+
         names = ", ".join(sorted(workflow_ids))
         if isinstance(err, CloudflowsError) and watcher.polls_again(
             err, names, self.log, answered_before=answered
@@ -410,6 +422,13 @@ class RunFinishedTrigger(BaseEventTrigger):
             await store.aset(self.state_key(), mark.to_state())
         except Exception as err:  # the next write carries the same state
             self.log.warning("Storing the watermark failed after %.1f s: %s", time.monotonic() - started, err)
+
+
+def _poll_loop_imports() -> tuple[Any, Any]:
+    from airflow_provider_cloudflows.triggers.workflow_run import shared_hook
+    from airflow_provider_cloudflows.verdict import RunWatcher
+
+    return shared_hook, RunWatcher
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -22,11 +22,11 @@ between the triggerer and the vendor does not move the window.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.runs import WorkflowRun
+if TYPE_CHECKING:
+    from airflow_provider_cloudflows.runs import WorkflowRun
 
 STATE_VERSION = 1
 
@@ -48,11 +48,25 @@ def as_utc(value: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-@dataclass
 class Watermark:
-    since: datetime
-    settle: timedelta
-    seen: dict[str, datetime] = field(default_factory=dict)
+    """`since`, `seen` and the settle margin of one watcher (see the module's rule)."""
+
+    # A plain class: the triggerer imports this module on its event loop, and a dataclass's
+    # generated methods cost that import several milliseconds.
+    __slots__ = ("seen", "settle", "since")
+
+    def __init__(self, since: datetime, settle: timedelta, seen: dict[str, datetime] | None = None) -> None:
+        self.since = since
+        self.settle = settle
+        self.seen = dict(seen or {})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Watermark):
+            return NotImplemented
+        return (self.since, self.settle, self.seen) == (other.since, other.settle, other.seen)
+
+    def __repr__(self) -> str:
+        return f"Watermark(since={self.since.isoformat()}, seen={len(self.seen)})"
 
     @classmethod
     def start(cls, since: datetime, settle: timedelta) -> Watermark:
