@@ -198,6 +198,8 @@ def _demo(procs: ProcessSet, home: Path, args: argparse.Namespace) -> bool:
     say(f"==> AIRFLOW_HOME={home} (SQLite); DAGs: {', '.join(dag_ids)}")
     runner = run_live if args.live else run_dags_test
     event_driven = {d: dags[d] for d in dag_ids if is_event_driven(dags[d])}
+    if event_driven and not args.live and len(event_driven) == len(dag_ids):
+        raise RuntimeError(f"{', '.join(event_driven)}: asset-watcher DAGs run only with --live")
     runs = runner(procs, site, dag_ids, args.timeout, event_driven)
     results = collect_results(runs)
     if args.live:
