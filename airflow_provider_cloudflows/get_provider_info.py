@@ -58,7 +58,7 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": next(iter(PRODUCTS.values())).name,
-                "python-modules": [f"{_PKG}.triggers.workflow_run"],
+                "python-modules": [f"{_PKG}.triggers.workflow_run", f"{_PKG}.triggers.events"],
             }
         ],
         "extra-links": [link for p in PRODUCTS.values() for link in (p.link, *p.other_links)],

@@ -32,6 +32,41 @@ _shared_hooks: weakref.WeakKeyDictionary[
 POLL_FLOOR_SECONDS = 1.0
 
 
+def _build_hook(hook_class_path: str, conn_id: str, hook_params: dict[str, Any]) -> Any:
+    """Import and build the hook, and import what it loads lazily: all of it blocking work."""
+    from airflow_provider_cloudflows.module_loading import import_class
+
+    hook = import_class(hook_class_path)(conn_id, **hook_params)
+    hook.preload()
+    return hook
+
+
+async def _new_hook(hook_class_path: str, conn_id: str, hook_params: dict[str, Any]) -> Any:
+    # Imports run in a worker thread: on a busy triggerer a first import of a vendor's models
+    # would otherwise block every other trigger's loop for a noticeable time.
+    hook = await asyncio.to_thread(_build_hook, hook_class_path, conn_id, hook_params)
+    with contextlib.suppress(CloudflowsError):  # a bad connection is reported by the first poll
+        await hook.aload_credentials()
+    return hook
+
+
+async def shared_hook(hook_class_path: str, conn_id: str, hook_params: dict[str, Any] | None = None) -> Any:
+    """The hook every trigger on this event loop that uses this connection shares (see above)."""
+    hook_params = dict(hook_params or {})
+    hooks = _shared_hooks.setdefault(asyncio.get_running_loop(), {})
+    key = json.dumps([hook_class_path, conn_id, hook_params], sort_keys=True, default=str)
+    now = time.monotonic()
+    entry = hooks.get(key)
+    if entry is None or now - entry[0] >= HOOK_REUSE_SECONDS:
+        entry = hooks[key] = (now, asyncio.ensure_future(_new_hook(hook_class_path, conn_id, hook_params)))
+    try:
+        return await asyncio.shield(entry[1])
+    except Exception:
+        if hooks.get(key) is entry:  # the next trigger tries again
+            del hooks[key]
+        raise
+
+
 class WorkflowRunTrigger(BaseTrigger):
     """Wait for a workflow run in the triggerer.
 
@@ -118,35 +153,8 @@ class WorkflowRunTrigger(BaseTrigger):
     def watcher(self) -> RunWatcher:
         return RunWatcher(self.run_noun, self.success_states, self.failure_states, self.fail_on_pause)
 
-    def _build_hook(self) -> Any:
-        """Import and build the hook, and import what it loads lazily: all of it blocking work."""
-        from airflow_provider_cloudflows.module_loading import import_class
-
-        hook = import_class(self.hook_class_path)(self.conn_id, **self.hook_params)
-        hook.preload()
-        return hook
-
-    async def _new_hook(self) -> Any:
-        # Imports run in a worker thread: on a busy triggerer a first import of a vendor's models
-        # would otherwise block every other trigger's loop for a noticeable time.
-        hook = await asyncio.to_thread(self._build_hook)
-        with contextlib.suppress(CloudflowsError):  # a bad connection is reported by the first poll
-            await hook.aload_credentials()
-        return hook
-
     async def _shared_hook(self) -> Any:
-        hooks = _shared_hooks.setdefault(asyncio.get_running_loop(), {})
-        key = json.dumps([self.hook_class_path, self.conn_id, self.hook_params], sort_keys=True, default=str)
-        now = time.monotonic()
-        entry = hooks.get(key)
-        if entry is None or now - entry[0] >= HOOK_REUSE_SECONDS:
-            entry = hooks[key] = (now, asyncio.ensure_future(self._new_hook()))
-        try:
-            return await asyncio.shield(entry[1])
-        except Exception:
-            if hooks.get(key) is entry:  # the next trigger tries again
-                del hooks[key]
-            raise
+        return await shared_hook(self.hook_class_path, self.conn_id, self.hook_params)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = await self._shared_hook()

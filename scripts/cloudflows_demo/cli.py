@@ -14,19 +14,21 @@ on Ctrl-C, on SIGTERM/SIGHUP and on failure; the exit status is non-zero when an
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
-from cloudflows_demo.emulator import preload_runs_named_by_params, start_emulator
+from cloudflows_demo.emulator import finish_watched_run, preload_runs_named_by_params, start_emulator
 from cloudflows_demo.processes import ProcessSet, exit_on_signals, free_port, ignoring_signals, tail
 from cloudflows_demo.report import blocked_loop_warnings, collect_results, mark_deferrals, render_summary, say
-from cloudflows_demo.rest import ApiClient
+from cloudflows_demo.rest import ApiClient, wait_until
 from cloudflows_demo.site import (
     AIRFLOW,
     EXAMPLE_DAGS,
@@ -38,12 +40,23 @@ from cloudflows_demo.site import (
 )
 
 
+def is_event_driven(dag: Any) -> bool:
+    """Scheduled on an asset whose watcher fires when a cloud run ends: only a live triggerer runs it."""
+    return "watched_workflow_id" in dag.params
+
+
 def run_dags_test(
-    procs: ProcessSet, site: AirflowSite, dag_ids: Sequence[str], timeout: float
+    procs: ProcessSet,
+    site: AirflowSite,
+    dag_ids: Sequence[str],
+    timeout: float,
+    event_driven: Mapping[str, Any] | None = None,
 ) -> dict[str, str | None]:
     """`airflow dags test` per DAG, one after the other (they share one SQLite file)."""
     runs: dict[str, str | None] = {}
-    for dag_id in dag_ids:
+    for dag_id in event_driven or {}:
+        say(f"    {dag_id}: skipped, its asset watcher needs the live triggerer (scripts/demo --live)")
+    for dag_id in [d for d in dag_ids if d not in (event_driven or {})]:
         started = time.monotonic()
         done = procs.run(f"dags-test-{dag_id}", [AIRFLOW, "dags", "test", dag_id], site.env, timeout=timeout)
         elapsed = time.monotonic() - started
@@ -57,9 +70,17 @@ def run_dags_test(
 
 
 def run_live(
-    procs: ProcessSet, site: AirflowSite, dag_ids: Sequence[str], timeout: float
+    procs: ProcessSet,
+    site: AirflowSite,
+    dag_ids: Sequence[str],
+    timeout: float,
+    event_driven: Mapping[str, Any] | None = None,
 ) -> dict[str, str | None]:
-    """Start the four components, trigger every DAG through the REST API and wait for the runs."""
+    """Start the four components, trigger every DAG through the REST API and wait for the runs.
+
+    An event-driven DAG is not triggered: a WeData run of its watched workflow is made to finish
+    in the emulator, and the DAG run its asset watcher starts is waited for.
+    """
     components = ("api-server", "scheduler", "dag-processor", "triggerer")
     started = time.monotonic()
     start_components(procs, site, components)
@@ -69,12 +90,45 @@ def run_live(
         api.wait_ready(components)
         say(f"==> Airflow is up at {site.api_url} ({time.monotonic() - started:.1f} s); waiting for the DAGs")
         api.wait_for_dags(dag_ids)
-        runs = {dag_id: api.trigger(dag_id) for dag_id in dag_ids}
-        say(f"==> triggered {len(runs)} DAG runs; waiting for them")
+        event_driven = event_driven or {}
+        runs = {dag_id: api.trigger(dag_id) for dag_id in dag_ids if dag_id not in event_driven}
+        for dag_id, dag in event_driven.items():
+            runs[dag_id] = _asset_triggered_run(procs, site, api, dag_id, dag, timeout)
+        say(f"==> {len(runs)} DAG runs; waiting for them")
         api.wait_for_runs(runs, timeout=timeout)
     finally:
         api.close()
     return dict(runs)
+
+
+def _asset_triggered_run(
+    procs: ProcessSet, site: AirflowSite, api: ApiClient, dag_id: str, dag: Any, timeout: float
+) -> str:
+    """Make a run of the DAG's watched WeData workflow finish; return the DAG run it starts."""
+    api.patch(f"/api/v2/dags/{dag_id}", {"is_paused": False})
+    triggerer_log = procs.log_dir / "triggerer.log"
+    wait_until(
+        f"the triggerer to start the asset watcher of {dag_id}",
+        lambda: "Watching workflow" in triggerer_log.read_text(errors="replace"),
+        timeout=timeout,
+        interval=1,
+    )
+    # The emulator every connection of the site points at.
+    emulator_url = json.loads(site.env["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"])["extra"]["endpoint"]
+    execution_id = finish_watched_run(
+        emulator_url, project_id=dag.params["project_id"], workflow_id=dag.params["watched_workflow_id"]
+    )
+    say(f"==> {dag_id}: WeData run {execution_id} of the watched workflow finishes in 5 s")
+
+    def started() -> str | None:
+        dag_runs = api.get(f"/api/v2/dags/{dag_id}/dagRuns", limit=10)["dag_runs"]
+        return dag_runs[0]["dag_run_id"] if dag_runs else None
+
+    run_id = str(
+        wait_until(f"the asset watcher to start a run of {dag_id}", started, timeout=timeout, interval=1)
+    )
+    say(f"    {dag_id}: the asset event started DAG run {run_id}")
+    return run_id
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,7 +197,10 @@ def _demo(procs: ProcessSet, home: Path, args: argparse.Namespace) -> bool:
         say(f"==> preloaded in the emulator: {', '.join(preloaded)}")
     say(f"==> AIRFLOW_HOME={home} (SQLite); DAGs: {', '.join(dag_ids)}")
     runner = run_live if args.live else run_dags_test
-    runs = runner(procs, site, dag_ids, args.timeout)
+    event_driven = {d: dags[d] for d in dag_ids if is_event_driven(dags[d])}
+    if event_driven and not args.live and len(event_driven) == len(dag_ids):
+        raise RuntimeError(f"{', '.join(event_driven)}: asset-watcher DAGs run only with --live")
+    runs = runner(procs, site, dag_ids, args.timeout, event_driven)
     results = collect_results(runs)
     if args.live:
         mark_deferrals(site, results)

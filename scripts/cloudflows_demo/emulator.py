@@ -114,3 +114,25 @@ def preload_runs_named_by_params(emulator_url: str, dags: Mapping[str, Any]) -> 
                 workflow_id=dag.params["dataworks_periodic_workflow_id"],
             )
     return preloaded
+
+
+def finish_watched_run(emulator_url: str, *, project_id: str, workflow_id: str, in_seconds: float = 5) -> str:
+    """A WeData run of the watched workflow that finishes in success `in_seconds` from now."""
+    import time
+    import uuid
+
+    from airflow_provider_cloudflows.emulator.control import EmulatorControl
+    from airflow_provider_cloudflows.emulator.services.wedata import run_spec
+
+    execution_id = str(uuid.uuid4())
+    spec = run_spec(
+        execution_id,
+        project_id=project_id,
+        workflow_id=workflow_id,
+        workflow_name="orders_hourly",
+        trigger_type="Scheduler",
+        advance="time",
+    )
+    with EmulatorControl(emulator_url) as control:
+        control.script_runs([{**spec, "finishes_at": time.time() + in_seconds}])
+    return execution_id

@@ -105,6 +105,13 @@ class ProcessSet:
                     f"see {managed.log_path}:\n{tail(managed.log_path)}"
                 )
 
+    def kill(self, name: str) -> None:
+        """SIGKILL a process and its group at once (a crash, not a shutdown) and forget it."""
+        for managed in [m for m in self._procs if m.name == name]:
+            self._kill_group(managed.popen.pid, signal.SIGKILL)
+            managed.popen.wait(timeout=30)
+            self._procs.remove(managed)
+
     @staticmethod
     def _kill_group(pgid: int, sig: signal.Signals) -> bool:
         try:
