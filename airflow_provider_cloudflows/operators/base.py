@@ -57,6 +57,8 @@ class GetWorkflowRunOperator(ProductTask, BaseOperator):
                     "use the product's sensor to wait for one"
                 )
             self.run_id = self.run_id_of(found)
+        else:
+            self.check_run_id()
         run = self.hook.get_run(self.run_id, **self.run_params())
         self.log.info(
             "%s %s %s is %s (%s)",

@@ -107,6 +107,8 @@ class WorkflowRunSensor(ProductTask, BaseSensorOperator):
             if found is None:
                 return PokeReturnValue(is_done=False)
             self.run_id = found
+        else:
+            self.check_run_id()
         try:
             run = self.hook.get_run(self.run_id, **self.run_params())
         except CloudflowsError as err:

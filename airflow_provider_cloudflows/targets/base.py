@@ -60,7 +60,7 @@ class RunDescription:
                 missing.append(" or ".join(names))
         return missing
 
-    def _wanted(self) -> str:
+    def wanted(self) -> str:
         parts = [need if isinstance(need, str) else f"({' or '.join(need)})" for need in self.required]
         optional = [a for a in self.arguments if not any(a == n or a in n for n in self.required)]
         return ", ".join(parts) + (f" (optionally {', '.join(optional)})" if optional else "")
@@ -74,22 +74,22 @@ class RunDescription:
         described = sorted(name for name in self.arguments if values.get(name) is not None)
         if run_id is not None and described:
             raise ValueError(
-                f"give either {self.id_argument}, or a description of the run ({self._wanted()}), not both: "
+                f"give either {self.id_argument}, or a description of the run ({self.wanted()}), not both: "
                 f"got {self.id_argument}={run_id!r} and {', '.join(described)}"
             )
         if run_id is not None:
             if not str(run_id).strip():
                 raise ValueError(
                     f"{self.id_argument} is empty ({run_id!r}): give the run's id, or describe the run "
-                    f"with {self._wanted()}"
+                    f"with {self.wanted()}"
                 )
             return False
         if not described:
-            raise ValueError(f"give {self.id_argument}, or describe the run with {self._wanted()}")
+            raise ValueError(f"give {self.id_argument}, or describe the run with {self.wanted()}")
         missing = self._missing(values)
         if missing:
             raise ValueError(
-                f"finding the run by description needs {self._wanted()}; missing: {', '.join(missing)}"
+                f"finding the run by description needs {self.wanted()}; missing: {', '.join(missing)}"
             )
         return True
 
@@ -174,6 +174,19 @@ class ProductTask(metaclass=type(BaseOperator)):
         """Called before the first look; a product adds its own checks (ICE's 90 days)."""
         assert self.run_description is not None
         self.run_description.check_rendered(self.description_values(), self.hook.vendor)
+
+    def check_run_id(self) -> None:
+        """Before reading a run by id: an id whose template rendered empty is a configuration mistake."""
+        if self.run_id is not None and str(self.run_id).strip():
+            return
+        from airflow_provider_cloudflows.errors import InvalidRequestError
+
+        name = self.run_description.id_argument if self.run_description else "run_id"
+        how = f", or describe the run with {self.run_description.wanted()}" if self.run_description else ""
+        raise InvalidRequestError(
+            f"{name} is empty (it rendered to {self.run_id!r}): check the template that gives it{how}",
+            vendor=self.hook_class.vendor,
+        )
 
     def run_id_of(self, run: WorkflowRun) -> str | int:
         """The id to read `run` by (DataWorks ids are integers)."""

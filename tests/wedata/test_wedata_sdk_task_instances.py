@@ -316,7 +316,7 @@ def test_deferred_sensor_by_key_defers_at_once(emulator):
 def test_a_key_that_renders_empty_is_a_clear_error(emulator):
     s = sensor(instance_key="{{ ti.xcom_pull('nothing') }}")
     s.run_id = ""
-    with pytest.raises(InvalidRequestError, match="needs instance_key"):
+    with pytest.raises(InvalidRequestError, match="instance_key is empty"):
         s.poke(context())
 
 
