@@ -15,8 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.hooks.deadline import attempt_deadline
-
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.runs import TaskRun, WorkflowRun
 
@@ -69,11 +67,15 @@ def error_detail_text(task_run: TaskRun, fields: Iterable[str] | None = None) ->
     detail: Mapping[str, Any] = task_run.detail or {}
     lines: list[str] = []
     if fields is None:
+        said = {text for text in (task_run.error_code, task_run.error_message) if text}
         if task_run.error_code:
             lines.append(f"error code: {task_run.error_code}")
         if task_run.error_message:
             lines.append(f"error message: {task_run.error_message}")
-        items = list(detail.items())
+        # The vendor's own fields for the code and message would only repeat those two lines.
+        items = [
+            (name, value) for name, value in detail.items() if not (isinstance(value, str) and value in said)
+        ]
     else:
         items = [(name, detail.get(name)) for name in fields]
     for name, value in items:
@@ -132,6 +134,9 @@ def show_failed_task_logs(task: Any, run: WorkflowRun) -> None:
     if not failed:
         return
     from airflow.providers.common.compat.sdk import redact
+
+    # Imported here: sensor modules import this one, and DAG parsing loads no hook module.
+    from airflow_provider_cloudflows.hooks.deadline import attempt_deadline
 
     hook = task.hook
     max_task_runs = task.max_log_task_runs
