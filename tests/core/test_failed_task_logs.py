@@ -496,3 +496,35 @@ def test_excerpt_keeps_the_end_within_the_byte_budget(text, max_bytes, shown):
     cut = excerpt(text, max_bytes)
     assert cut.text == shown and len(cut.text.encode()) <= max_bytes
     assert cut.total_bytes == len((text or "").encode()) and cut.cut == (cut.total_bytes > max_bytes)
+
+
+def test_cloud_infinite_queries_one_job_per_failed_node_at_most_max_log_task_runs(
+    cloudflows_emulator, monkeypatch, task_log
+):
+    monkeypatch.setenv(*_tencent(cloudflows_emulator))
+    spec = ci_emulator.execution_spec(CI_RUN, object_key="in/many.mp4", outcome="Failed", advance="poll")
+    spec["states"] = ["Failed"]
+    spec["task_runs"] = [
+        {
+            "name": f"Transcode_{i}",
+            "task_id": f"j{i:032d}",
+            "states": ["Failed"],
+            "fields": {"Type": "Transcode"},
+            "error_code": "InvalidInput",
+            "error_message": f"node {i} failed",
+        }
+        for i in range(1, 8)
+    ]
+    cloudflows_emulator.control.script_runs([spec])
+    with pytest.raises(AirflowFailException):
+        CloudInfiniteWorkflowExecutionSensor(task_id="wait", run_id=CI_RUN, max_log_task_runs=5).poke(
+            context()
+        )
+    jobs = cloudflows_emulator.control.requests(vendor="cloud_infinite", action="DescribeMediaJob")
+    assert len(jobs) == 5
+    assert [log.splitlines()[2] for log in shown_logs(task_log)] == [
+        f"Message: node {i} failed" for i in range(1, 6)
+    ]
+    assert "2 more failed task runs of workflow execution " + CI_RUN + " not shown (max_log_task_runs=5)" in (
+        task_log.messages
+    )
