@@ -73,6 +73,9 @@ class ScriptedTaskRunSpec(BaseModel):
     error_code: str | None = None
     error_message: str | None = None
     fields: dict[str, object] = Field(default_factory=dict)
+    # The task run's log text, served by the vendor's log API (DataWorks GetTaskInstanceLog);
+    # without one the emulator writes a few lines naming the task run and its state.
+    log: str | None = None
 
 
 class ScriptedRunSpec(BaseModel):

@@ -39,6 +39,8 @@ class ScriptedTaskRun:
     error_code: str | None = None
     error_message: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    # The task run's own log, as the vendor's log API serves it (DataWorks GetTaskInstanceLog).
+    log: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class TaskRunSnapshot:
     error_code: str | None
     error_message: str | None
     fields: Mapping[str, Any]
+    log: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class RunSnapshot:
                     "error_code": t.error_code,
                     "error_message": t.error_message,
                     "fields": dict(t.fields),
+                    # The size only: a scripted log may be megabytes, the vendor API serves it.
+                    "log_bytes": None if t.log is None else len(t.log.encode("utf-8")),
                 }
                 for t in self.task_runs
             ],
@@ -172,6 +177,7 @@ class ScriptedRun:
                     error_code=task.error_code if t_done else None,
                     error_message=task.error_message if t_done else None,
                     fields=task.fields,
+                    log=task.log,
                 )
             )
         return RunSnapshot(

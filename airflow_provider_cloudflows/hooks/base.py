@@ -84,6 +84,9 @@ class CloudflowsHook(BaseHook):
     # Modules the hook imports lazily (response models, parsers). `preload` imports them, so a
     # trigger can pay that cost in a worker thread instead of on the triggerer's event loop.
     lazy_modules: ClassVar[tuple[str, ...]] = ()
+    # The fields of a failed task run's vendor detail that `failed_task_logs` shows by default
+    # (None: all of them), for products whose API has no log of a task run.
+    error_detail_fields: ClassVar[tuple[str, ...] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -380,6 +383,25 @@ class CloudflowsHook(BaseHook):
     def console_url(self, run: WorkflowRun) -> str | None:
         """Where a person sees this run in the vendor console (used by the extra links)."""
         return None
+
+    def failed_task_logs(
+        self, run: WorkflowRun, *, max_task_runs: int, max_bytes: int
+    ) -> list[tuple[str, str]]:
+        """(header, text) for each of the first `max_task_runs` failed task runs of `run`.
+
+        The text is at most `max_bytes` bytes: the end of the task run's log where the product
+        has a log API (a product hook overrides this), else the error detail the run already
+        carries (`error_detail_fields`), which costs no request.
+        """
+        from airflow_provider_cloudflows.task_logs import error_detail_logs
+
+        return error_detail_logs(
+            self.vendor,
+            run,
+            max_task_runs=max_task_runs,
+            max_bytes=max_bytes,
+            fields=self.error_detail_fields,
+        )
 
     def preload(self) -> None:
         for module in self.lazy_modules:

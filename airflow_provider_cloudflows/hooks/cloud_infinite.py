@@ -30,7 +30,7 @@ from airflow_provider_cloudflows.runs import WorkflowRun, parse_datetime
 CLOUD_INFINITE = PRODUCTS["cloud_infinite"]
 VENDOR = CLOUD_INFINITE.name
 # XML elements that are lists even when one is present (the models read them as lists).
-REPEATED_ELEMENTS = ("WorkflowExecutionList", "WorkflowExecution", "Tasks")
+REPEATED_ELEMENTS = ("WorkflowExecutionList", "WorkflowExecution", "Tasks", "JobsDetail")
 
 CONSOLE = "https://console.cloud.tencent.com/ci/bucket"
 MAX_PAGE_SIZE = 100
@@ -44,6 +44,7 @@ RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 ACTION_GET = "DescribeMediaWorkflowExecution"
 ACTION_LIST = "DescribeMediaWorkflowExecutions"
 ACTION_TRIGGER = "TriggerWorkflow"
+ACTION_JOB = "DescribeMediaJob"
 
 
 def format_ci_time(value: datetime | str | None) -> str | None:
@@ -272,6 +273,44 @@ class CloudInfiniteHook(CloudflowsHook):
         )
         return instance_id_from_trigger(payload, action=ACTION_TRIGGER)
 
+    # -- a failed node's job ---------------------------------------------------------------------
+
+    def get_job_detail(self, job_id: str, bucket: str | None = None) -> str:
+        """How one node's media job ended (`GET /jobs/<JobId>`): its Code, Message, State, times."""
+        from airflow_provider_cloudflows.models.cloud_infinite import job_detail_text
+
+        job_id = check_job_id(job_id)
+        payload = self.call(
+            self.request(
+                "GET",
+                f"/jobs/{quote(job_id, safe='')}",
+                action=ACTION_JOB,
+                bucket=self.bucket_for(bucket),
+                run_id=job_id,
+            )
+        )
+        return job_detail_text(payload, job_id=job_id, action=ACTION_JOB)
+
+    def failed_task_logs(
+        self, run: WorkflowRun, *, max_task_runs: int, max_bytes: int
+    ) -> list[tuple[str, str]]:
+        """CI keeps no log of a node: each failed node's job detail, one job query per node.
+
+        A node without a JobId shows the Code and Message the execution reported for it.
+        """
+        from airflow_provider_cloudflows.task_logs import error_detail_text, excerpt, task_run_header
+
+        bucket = run.detail.get("BucketId") or None
+        logs: list[tuple[str, str]] = []
+        for task_run in run.failed_task_runs()[:max_task_runs]:
+            if task_run.job_id:
+                text, what = self.get_job_detail(task_run.job_id, bucket=bucket), f"job {task_run.job_id}"
+            else:
+                text, what = error_detail_text(task_run, ("Code", "Message", "State")), "error detail"
+            shown = excerpt(text, max_bytes)
+            logs.append((task_run_header(self.vendor, task_run, what, shown), shown.text))
+        return logs
+
     # -- console -------------------------------------------------------------------------------
 
     def console_url(self, run: WorkflowRun) -> str | None:
@@ -291,6 +330,18 @@ class CloudInfiniteHook(CloudflowsHook):
             query.append(("workflowId", run.workflow_id))
         query.append(("runId", run.run_id))
         return CONSOLE + "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query)
+
+
+def check_job_id(value: Any) -> str:
+    """A node's JobId as the execution reported it; anything else would address another API path."""
+    job_id = "" if value is None else str(value)
+    if not RUN_ID_PATTERN.fullmatch(job_id):
+        raise InvalidRequestError(
+            f"JobId {value!r} is not a Cloud Infinite job id (letters, digits, '-' and '_')",
+            vendor=VENDOR,
+            run_id=job_id or None,
+        )
+    return job_id
 
 
 def check_run_id(value: Any) -> str:

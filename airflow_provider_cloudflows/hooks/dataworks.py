@@ -1,7 +1,8 @@
 """Alibaba Cloud DataWorks (OpenAPI 2024-05-18): workflow instances and their task instances.
 
 Reads go through `GetWorkflowInstance` (GET, `Id` in the query) and, for the task instances,
-every page of `ListTaskInstances` (POST form body). Instances are started with the asynchronous
+every page of `ListTaskInstances` (POST form body); a failed task instance's log through
+`GetTaskInstanceLog` (GET, `Id` and `RunNumber`). Instances are started with the asynchronous
 `CreateWorkflowInstances` + `GetCreateWorkflowInstancesResult` pair and stopped with
 `StopWorkflowInstances`.
 """
@@ -255,6 +256,38 @@ class DataWorksHook(CloudflowsHook):
         )
         response = parse(GetTaskInstanceResponse, payload, action="GetTaskInstance", run_id=str(task_id))
         return task_instance_to_task_run(response.TaskInstance)
+
+    def get_task_instance_log(self, task_instance_id: int | str, run_number: int | None = None) -> str:
+        """The log of one run of a task instance (GetTaskInstanceLog; default its latest run)."""
+        from airflow_provider_cloudflows.models.dataworks import GetTaskInstanceLogResponse, parse
+
+        task_id = parse_instance_id(task_instance_id, "task instance id")
+        action = "GetTaskInstanceLog"
+        query: dict[str, Any] = {"Id": task_id}
+        if run_number is not None:
+            query["RunNumber"] = run_number
+        payload = self.call(self.request(action, method="GET", query=query, run_id=str(task_id)))
+        return (
+            parse(GetTaskInstanceLogResponse, payload, action=action, run_id=str(task_id)).TaskInstanceLog
+            or ""
+        )
+
+    def failed_task_logs(
+        self, run: WorkflowRun, *, max_task_runs: int, max_bytes: int
+    ) -> list[tuple[str, str]]:
+        """The end of the log of each failed task instance's run that failed (its RunNumber)."""
+        from airflow_provider_cloudflows.task_logs import excerpt, task_run_header
+
+        logs: list[tuple[str, str]] = []
+        for task_run in run.failed_task_runs()[:max_task_runs]:
+            run_number = task_run.detail.get("RunNumber")
+            text = self.get_task_instance_log(
+                task_run.task_run_id or "", run_number if isinstance(run_number, int) else None
+            )
+            shown = excerpt(text, max_bytes)
+            what = f"log of run {run_number}" if isinstance(run_number, int) else "log"
+            logs.append((task_run_header(self.vendor, task_run, what, shown), shown.text))
+        return logs
 
     # -- listing instances ---------------------------------------------------------------------
 

@@ -62,6 +62,20 @@ class WeDataHook(CloudflowsHook):
     product = WEDATA
     protocol = TencentApi3(VENDOR, service="wedata", api_version="2025-08-06", region_required=True)
     lazy_modules = ("airflow_provider_cloudflows.models.wedata",)
+    # Trigger task runs have no log API in 2025-08-06: a failed run's task log shows these.
+    error_detail_fields = (
+        "ErrorCode",
+        "ErrorCodeStr",
+        "ExecutionResult",
+        "TaskExecutionState",
+        "TaskType",
+        "JobId",
+        "RetryTimes",
+        "RerunTimes",
+        "ExecutionStartTime",
+        "ExecutionEndTime",
+        "ResourceGroupName",
+    )
 
     # -- read -----------------------------------------------------------------------------------
 

@@ -132,6 +132,53 @@ class TriggerWorkflowResponse(_CiModel):
     InstanceId: str
 
 
+class JobDetail(_CiModel):
+    """One `<JobsDetail>` of the job query (`GET /jobs/<JobId>`): how a node's media job ended."""
+
+    Code: str | None = None
+    Message: str | None = None
+    JobId: str | None = None
+    State: str | None = None
+    Tag: str | None = None
+    QueueId: str | None = None
+    CreationTime: str | None = None
+    StartTime: str | None = None
+    EndTime: str | None = None
+    Progress: str | None = None
+
+
+class DescribeMediaJobResponse(_CiModel):
+    RequestId: str | None = None
+    JobsDetail: list[JobDetail] = []
+    NonExistJobIds: Any = None
+
+    items_of_jobs = field_validator("JobsDetail", mode="before")(_items)
+
+
+# What of a job's detail a failed run's task log shows, in this order.
+JOB_DETAIL_FIELDS = (
+    "Code",
+    "Message",
+    "State",
+    "Tag",
+    "JobId",
+    "QueueId",
+    "CreationTime",
+    "StartTime",
+    "EndTime",
+)
+
+
+def job_detail_text(payload: Any, *, job_id: str, action: str) -> str:
+    """The job query's `<Response>` -> `Name: value` lines of the job's outcome (Code, Message, ...)."""
+    response = parse_model(DescribeMediaJobResponse, payload, action=action, run_id=job_id)
+    if not response.JobsDetail:
+        return f"Cloud Infinite has no job {job_id} (NonExistJobIds)"
+    job = response.JobsDetail[0]
+    lines = [f"{name}: {value}" for name in JOB_DETAIL_FIELDS if (value := getattr(job, name))]
+    return "\n".join(lines) or f"Cloud Infinite reports no detail for job {job_id}"
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -166,6 +166,13 @@ class GetCreateWorkflowInstancesResultResponse(_Model):
     Result: CreateWorkflowInstancesResult
 
 
+class GetTaskInstanceLogResponse(_Model):
+    """GetTaskInstanceLog: one run of a task instance's log, as one string."""
+
+    RequestId: str | None = None
+    TaskInstanceLog: str | None = None
+
+
 class OperationOutcome(_Model):
     Success: bool | None = None
     Message: str | None = None

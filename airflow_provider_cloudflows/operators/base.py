@@ -14,6 +14,12 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.runs import WorkflowRun
 from airflow_provider_cloudflows.targets.base import ProductTask
+from airflow_provider_cloudflows.task_logs import (
+    DEFAULT_MAX_LOG_BYTES,
+    DEFAULT_MAX_LOG_TASK_RUNS,
+    check_limits,
+    show_failed_task_logs,
+)
 from airflow_provider_cloudflows.verdict import RunWatcher, Verdict, judge
 from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, RUN_XCOM_KEY, complete_from_event
 from airflow_provider_cloudflows.xcom import TASK_RUNS_XCOM_KEY as TASK_RUNS_XCOM_KEY  # re-exported
@@ -88,6 +94,10 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
         check is made at once).
     :param timeout: seconds to wait for completion before failing (default 7 days).
     :param success_states / failure_states: raw vendor states overriding the defaults.
+    :param fetch_logs: when the awaited run fails, show in the task log, for each failed task
+        run, the end of its vendor log (or the error detail the vendor reports) (default True).
+    :param max_log_bytes: the most of each task run's log shown, from its end (default 64 KiB).
+    :param max_log_task_runs: the most failed task runs whose log is shown (default 5).
 
     When waiting, the finished run is pushed under the key `run` and its task runs under `task_runs`.
     `on_kill` stops the remote run where the vendor has a stop API. A product's start operator is
@@ -107,9 +117,16 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
         timeout: float = START_TIMEOUT_SECONDS,
         success_states: Sequence[str] | None = None,
         failure_states: Sequence[str] | None = None,
+        fetch_logs: bool = True,
+        max_log_bytes: int = DEFAULT_MAX_LOG_BYTES,
+        max_log_task_runs: int = DEFAULT_MAX_LOG_TASK_RUNS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_limits(max_log_bytes, max_log_task_runs)
+        self.fetch_logs = fetch_logs
+        self.max_log_bytes = max_log_bytes
+        self.max_log_task_runs = max_log_task_runs
         self.conn_id = conn_id or self.hook_class.default_conn_name
         self.region = region
         self.wait_for_completion = wait_for_completion
@@ -249,6 +266,7 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
                 if verdict is not Verdict.WAITING:
                     context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
                     if verdict is Verdict.FAILED:
+                        show_failed_task_logs(self, run)
                         raise AirflowFailException(watcher.failure_message(run))
                     return run_id
                 last = f"last state {run.raw_state}"
@@ -265,6 +283,9 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
             # The same XComs as when waiting in the worker: run, task runs and the console link.
             run = WorkflowRun.model_validate(event["run"])
             context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
+            if event.get("status") == "failure":
+                # On the worker, never in the triggerer: reading logs is a task's job.
+                show_failed_task_logs(self, run)
         if event.get("status") == "timeout":
             raise AirflowFailException(event.get("message", "timed out"))
         complete_from_event(self, event)

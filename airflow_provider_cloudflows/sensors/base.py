@@ -20,6 +20,12 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.runs import WorkflowRun
 from airflow_provider_cloudflows.targets.base import ProductTask
+from airflow_provider_cloudflows.task_logs import (
+    DEFAULT_MAX_LOG_BYTES,
+    DEFAULT_MAX_LOG_TASK_RUNS,
+    check_limits,
+    show_failed_task_logs,
+)
 from airflow_provider_cloudflows.verdict import RunWatcher, Verdict
 from airflow_provider_cloudflows.xcom import CONSOLE_URL_XCOM_KEY as CONSOLE_URL_XCOM_KEY  # re-exported
 from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, complete_from_event, push_console_url
@@ -58,6 +64,10 @@ class WorkflowRunSensor(ProductTask, BaseSensorOperator):
     :param deferrable: wait in the triggerer instead of a worker slot
         (default: ``[operators] default_deferrable``).
     :param region: overrides the connection's region.
+    :param fetch_logs: when the run fails, show in the task log, for each failed task run, the
+        end of its vendor log (or the error detail the vendor reports) (default True).
+    :param max_log_bytes: the most of each task run's log shown, from its end (default 64 KiB).
+    :param max_log_task_runs: the most failed task runs whose log is shown (default 5).
 
     On success the run (with its task runs) is the sensor's XCom return value.
     """
@@ -75,9 +85,16 @@ class WorkflowRunSensor(ProductTask, BaseSensorOperator):
         failure_states: Sequence[str] | None = None,
         fail_on_pause: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        fetch_logs: bool = True,
+        max_log_bytes: int = DEFAULT_MAX_LOG_BYTES,
+        max_log_task_runs: int = DEFAULT_MAX_LOG_TASK_RUNS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_limits(max_log_bytes, max_log_task_runs)
+        self.fetch_logs = fetch_logs
+        self.max_log_bytes = max_log_bytes
+        self.max_log_task_runs = max_log_task_runs
         self.run_id = "" if run_id is None else run_id
         self.conn_id = conn_id or self.hook_class.default_conn_name
         self.region = region
@@ -175,6 +192,7 @@ class WorkflowRunSensor(ProductTask, BaseSensorOperator):
     def _evaluate(self, run: WorkflowRun) -> PokeReturnValue:
         verdict = self.watcher.watch(run, self.log)
         if verdict is Verdict.FAILED:
+            show_failed_task_logs(self, run)
             # Retrying the sensor cannot change a finished remote run; soft_fail turns this into a skip.
             raise AirflowFailException(self.watcher.failure_message(run))
         if verdict is Verdict.SUCCEEDED:
@@ -263,6 +281,9 @@ class WorkflowRunSensor(ProductTask, BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        if event.get("status") == "failure" and event.get("run"):
+            # On the worker, never in the triggerer: reading logs is a task's job, not a waiter's.
+            show_failed_task_logs(self, WorkflowRun.model_validate(event["run"]))
         return complete_from_event(self, event)
 
 

@@ -138,3 +138,18 @@ def _utc(epoch: float) -> Any:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(epoch, UTC)
+
+def test_sdk_and_hook_read_the_same_job_detail(emulator):
+    failed_job = "j" + "c" * 32 + "1"  # the Transcode node of execution_spec's failed execution
+    sdk = sdk_client(emulator).ci_get_media_jobs(Bucket=DEMO_BUCKET, JobIDs=f"{failed_job},jnosuchjob")
+    (job,) = sdk["JobsDetail"]
+    assert job["JobId"] == failed_job and job["State"] == "Failed"
+    assert job["Code"] == "InvalidInput" and job["Message"] == "the input file has no video stream"
+    assert sdk["NonExistJobIds"] == "jnosuchjob"
+    text = CloudInfiniteHook(retry_policy=RetryPolicy(max_attempts=1)).get_job_detail(failed_job)
+    assert text.splitlines()[:3] == [
+        "Code: InvalidInput",
+        "Message: the input file has no video stream",
+        "State: Failed",
+    ]
+    assert f"JobId: {failed_job}" in text

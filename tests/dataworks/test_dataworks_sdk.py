@@ -193,3 +193,29 @@ async def test_alist_runs_lists_what_list_runs_lists(emulator):
     assert [r.run_id for r in listed] == [str(INSTANCE_ID)]
     assert listed == list(DataWorksHook().list_runs(project_id=10001, biz_date=BIZDATE))
     assert listed[0].task_runs == [] and listed[0].raw_state == "Failure"
+
+def test_sdk_and_hook_read_the_same_task_instance_log(emulator):
+    log_text = "line 1\nFAILED: ODPS-0130071 table not found\n"
+    spec = instance_spec(
+        8081,
+        ["Failure"],
+        [("only", ["Failure"])],
+        name="sdk-log",
+        bizdate=BIZDATE,
+        task_logs={"only": log_text},
+    )
+    emulator.control.script_runs([spec])
+    task_instance_id = int(spec["task_runs"][0]["task_id"])
+    body = (
+        client(emulator)
+        .get_task_instance_log(dw_models.GetTaskInstanceLogRequest(id=task_instance_id, run_number=1))
+        .body
+    )
+    assert body.task_instance_log == log_text and body.request_id
+    assert DataWorksHook().get_task_instance_log(task_instance_id, 1) == log_text
+    # A run the task instance never had is refused, to the SDK and the hook alike.
+    with pytest.raises(Exception) as refused:
+        client(emulator).get_task_instance_log(
+            dw_models.GetTaskInstanceLogRequest(id=task_instance_id, run_number=2)
+        )
+    assert refused.value.code == "Invalid.TaskInstance.RunNumber"

@@ -9,6 +9,9 @@ Routes (COS XML protocol, `q-sign-algorithm=sha1` signatures):
   `<Tasks>` per started node.
 - `POST /triggerworkflow?workflowId=&object=` (TriggerWorkflow): starts an execution that
   progresses by time; answers `<RequestId/><InstanceId/>`.
+- `GET /jobs/<JobId>[,<JobId>...]` (DescribeMediaJob, the SDK's `ci_get_media_jobs`): one
+  `<JobsDetail>` per node job (Code, Message, JobId, State, Tag, times, queue, input), ids
+  of no node under `<NonExistJobIds>`.
 
 Responses follow the docs' XML: repeated `<WorkflowExecutionList>` / `<WorkflowExecution>` /
 `<Tasks>` elements, times as `2019-07-07T12:12:12+0800` (Beijing time), errors as
@@ -322,6 +325,46 @@ class CloudInfiniteService(CosXmlService):
             "RequestId": call.request_id,
             "WorkflowExecutionList": [self._summary_json(s) for s in page],
             "NextToken": str(offset + size) if more else "",
+        }
+
+    @route("GET", "/jobs/{job_ids}", action="DescribeMediaJob")
+    async def describe_jobs(self, call: Call) -> dict[str, Any]:
+        wanted = [j for j in call.path_params["job_ids"].split(",") if j]
+        bucket = self._bucket(call)
+        found: dict[str, dict[str, Any]] = {}
+        for run in self.store.list(VENDOR):
+            if not self._visible(run, bucket):
+                continue
+            snap = self.store.snapshot_of(run)
+            for index, task in enumerate(snap.task_runs):
+                if task.task_id in wanted and task.state:
+                    found[task.task_id] = self._job_json(run, snap, index, call.now)
+                    call.run_id = run.run_id
+        missing = [j for j in wanted if j not in found]
+        result: dict[str, Any] = {
+            "RequestId": call.request_id,
+            "JobsDetail": [found[j] for j in wanted if j in found],
+        }
+        if missing:
+            result["NonExistJobIds"] = ",".join(missing)
+        return result
+
+    def _job_json(self, run: ScriptedRun, snap: RunSnapshot, index: int, now: float) -> dict[str, Any]:
+        """A node's media job as the job query shows it; Code `Success` unless the node failed."""
+        task = snap.task_runs[index]
+        created, ended = self._task_times(run, snap, index, now)
+        failed = task.state in ("Failed", "Cancel")
+        return {
+            "Code": (task.error_code or "Failed") if failed else "Success",
+            "Message": (task.error_message or "") if failed else "",
+            "JobId": task.task_id or "",
+            "State": task.state,
+            "Tag": task.fields.get("Type", task.name.split("_")[0]),
+            "QueueId": "p09d709939fef48a0a5c247ef39d90cec",
+            "CreationTime": created,
+            "StartTime": created,
+            "EndTime": ended,
+            "Input": {"Object": snap.fields.get("object") or ""},
         }
 
     @route("POST", "/triggerworkflow", action="TriggerWorkflow", required=("workflowId", "object"))

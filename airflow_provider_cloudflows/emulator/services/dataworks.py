@@ -1,6 +1,6 @@
 """Emulated Alibaba Cloud DataWorks OpenAPI 2024-05-18: workflow instances and task instances.
 
-Actions: GetWorkflowInstance, ListTaskInstances, GetTaskInstance, CreateWorkflowInstances,
+Actions: GetWorkflowInstance, ListTaskInstances, GetTaskInstance, GetTaskInstanceLog, CreateWorkflowInstances,
 GetCreateWorkflowInstancesResult, StopWorkflowInstances, ListWorkflowInstances (one business
 date; WorkflowId, Name, Type, EnvType and Tags filters). Created instances keep their Tags. Response shapes and field names are
 the official SDK's (`alibabacloud_dataworks_public20240518` models); times are 13-digit epoch
@@ -21,6 +21,9 @@ Emulator conventions (for demos and tests):
 - `WorkflowParameters` JSON with `"emulator_outcome": "Failure"` makes the created instances
   fail (their second task instance fails); `"emulator_step_seconds": 0.2` sets their pace.
 - `WorkflowId` 404 makes the creation end in `CreateFailure`.
+- GetTaskInstanceLog serves a task instance's scripted `log` text; without one, a few lines
+  naming the task instance and its state (a failed one ends with an error line). Every task
+  instance has run `fields.RunNumber` times (default once); a later `RunNumber` is refused.
 - A `SupplementData` creation with `Periods.BizDates` creates one instance per business date.
 """
 
@@ -104,9 +107,14 @@ def instance_spec(
     step_seconds: float = 1.0,
     first_task_id: int | None = None,
     workflow_parameters: str | None = None,
+    task_logs: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The JSON form of a scripted DataWorks workflow instance (config.ScriptedRunSpec)."""
+    """The JSON form of a scripted DataWorks workflow instance (config.ScriptedRunSpec).
+
+    `task_logs` maps task names to the log text GetTaskInstanceLog serves for them.
+    """
     base = first_task_id if first_task_id is not None else instance_id * 10
+    logs = task_logs or {}
     return {
         "vendor": VENDOR,
         "run_id": str(instance_id),
@@ -131,6 +139,7 @@ def instance_spec(
                 "states": task_states,
                 # Task definitions belong to the workflow, so their ids derive from it.
                 "fields": {"TaskId": workflow_id * 100 + i + 1, "TaskType": "ODPS_SQL"},
+                **({"log": logs[task_name]} if task_name in logs else {}),
             }
             for i, (task_name, task_states) in enumerate(tasks)
         ],
@@ -337,13 +346,32 @@ class DataWorksService(AlibabaRpcService):
 
     @action("GetTaskInstance", required=("Id",))
     async def get_task_instance(self, call: Call) -> dict[str, Any]:
+        snap, index, task = self._find_task(str(self._instance_id(call)))
+        call.run_id = snap.run_id
+        return {"TaskInstance": self._task_json(snap, index, task)}
+
+    @action("GetTaskInstanceLog", required=("Id",))
+    async def get_task_instance_log(self, call: Call) -> dict[str, Any]:
         task_id = str(self._instance_id(call))
+        run_number = call.int_param("RunNumber", minimum=1)
+        snap, _, task = self._find_task(task_id)
+        call.run_id = snap.run_id
+        runs = int(task.fields.get("RunNumber", 1))  # type: ignore[call-overload]
+        if run_number is not None and run_number > runs:
+            raise ServiceError(
+                "Invalid.TaskInstance.RunNumber",
+                f"The task instance {task_id} has no run {run_number}; its runs are 1 to {runs}.",
+                400,
+            )
+        return {"TaskInstanceLog": task.log if task.log is not None else _default_log(task_id, task)}
+
+    def _find_task(self, task_id: str) -> tuple[RunSnapshot, int, TaskRunSnapshot]:
+        """The instance snapshot, index and task instance with this id (the vendor's 404 if none)."""
         for run in self.store.list(VENDOR):
             snap = self.store.snapshot_of(run)
-            for i, task in enumerate(snap.task_runs):
+            for index, task in enumerate(snap.task_runs):
                 if task.task_id == task_id:
-                    call.run_id = run.run_id
-                    return {"TaskInstance": self._task_json(snap, i, task)}
+                    return snap, index, task
         raise ServiceError(
             "Invalid.TaskInstance.NotFound", f"The task instance {task_id} does not exist.", 404
         )
@@ -541,6 +569,19 @@ class DataWorksService(AlibabaRpcService):
             info[key] = {"Success": True, "Message": ""}
         call.run_id = ",".join(str(i) for i in ids)
         return {"SuccessInfo": info}
+
+
+def _default_log(task_id: str, task: TaskRunSnapshot) -> str:
+    """What the emulator's task instances log when no log text is scripted."""
+    lines = [
+        f"[emulator] task instance {task_id} ({task.name}) started on emulator-gateway-1",
+        f"[emulator] task instance {task_id} is {task.state}",
+    ]
+    if task.state == "Failure":
+        lines.append(
+            f"ERROR {task.error_code or 'ODPS-0130071'}: {task.error_message or 'Semantic analysis exception'}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _looks_json(value: Any) -> bool:
