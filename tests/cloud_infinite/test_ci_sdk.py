@@ -139,6 +139,7 @@ def _utc(epoch: float) -> Any:
 
     return datetime.fromtimestamp(epoch, UTC)
 
+
 def test_sdk_and_hook_read_the_same_job_detail(emulator):
     failed_job = "j" + "c" * 32 + "1"  # the Transcode node of execution_spec's failed execution
     sdk = sdk_client(emulator).ci_get_media_jobs(Bucket=DEMO_BUCKET, JobIDs=f"{failed_job},jnosuchjob")

@@ -194,6 +194,7 @@ async def test_alist_runs_lists_what_list_runs_lists(emulator):
     assert listed == list(DataWorksHook().list_runs(project_id=10001, biz_date=BIZDATE))
     assert listed[0].task_runs == [] and listed[0].raw_state == "Failure"
 
+
 def test_sdk_and_hook_read_the_same_task_instance_log(emulator):
     log_text = "line 1\nFAILED: ODPS-0130071 table not found\n"
     spec = instance_spec(
