@@ -27,12 +27,12 @@ from airflow_provider_cloudflows.products import PRODUCTS
 
 pytest.importorskip("airflow.providers.openlineage", reason="the `openlineage` extra is not installed")
 
-from airflow.providers.openlineage.extractors import OperatorLineage  # noqa: E402
-from airflow.providers.openlineage.extractors.base import DefaultExtractor  # noqa: E402
-from openlineage.client.facet_v2 import error_message_run, external_query_run, job_type_job  # noqa: E402
-from openlineage.client.serde import Serde  # noqa: E402
+from airflow.providers.openlineage.extractors import OperatorLineage
+from airflow.providers.openlineage.extractors.base import DefaultExtractor
+from openlineage.client.facet_v2 import error_message_run, external_query_run, job_type_job
+from openlineage.client.serde import Serde
 
-from airflow_provider_cloudflows.lineage_facets import CloudflowsRunFacet  # noqa: E402
+from airflow_provider_cloudflows.lineage_facets import CloudflowsRunFacet
 
 pytestmark = pytest.mark.usefixtures("emulator")
 

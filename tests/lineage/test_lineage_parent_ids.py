@@ -26,11 +26,11 @@ from lineage_support import (
 
 pytest.importorskip("airflow.providers.openlineage", reason="the `openlineage` extra is not installed")
 
-from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter  # noqa: E402
+from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 
-from airflow_provider_cloudflows.lineage import PARENT_ID_PARAM, ROOT_PARENT_ID_PARAM  # noqa: E402
-from airflow_provider_cloudflows.operators.ice import MARKER_KEY  # noqa: E402
-from airflow_provider_cloudflows.operators.wedata import MARKER_PARAM  # noqa: E402
+from airflow_provider_cloudflows.lineage import PARENT_ID_PARAM, ROOT_PARENT_ID_PARAM
+from airflow_provider_cloudflows.operators.ice import MARKER_KEY
+from airflow_provider_cloudflows.operators.wedata import MARKER_PARAM
 
 pytestmark = pytest.mark.usefixtures("emulator")
 
