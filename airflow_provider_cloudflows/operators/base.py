@@ -267,18 +267,21 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
                     context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
                     if verdict is Verdict.FAILED:
                         show_failed_task_logs(self, run)
-                        raise AirflowFailException(watcher.failure_message(run))
+                        raise AirflowFailException(self.record_failure(watcher.failure_message(run)))
                     return run_id
                 last = f"last state {run.raw_state}"
             if time.time() >= deadline:
                 raise AirflowFailException(
-                    f"{self.run_noun} {run_id} did not finish within {self.timeout:.0f} s ({last})"
+                    self.record_failure(
+                        f"{self.run_noun} {run_id} did not finish within {self.timeout:.0f} s ({last})"
+                    )
                 )
             time.sleep(self.poll_interval)
 
     def execute_complete(
         self, context: Context, event: dict[str, Any], run_id: str | int | None = None
     ) -> Any:
+        self.record_event(event)
         if event.get("run"):
             # The same XComs as when waiting in the worker: run, task runs and the console link.
             run = WorkflowRun.model_validate(event["run"])

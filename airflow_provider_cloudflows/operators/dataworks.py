@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
@@ -140,7 +142,7 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
             default_run_properties=self.default_run_properties,
             periods=self.periods,
             task_parameters=self.task_parameters,
-            workflow_parameters=self.workflow_parameters,
+            workflow_parameters=self._workflow_parameters_for(context),
             # DataWorks keeps an instance's tags and filters ListWorkflowInstances by them: one
             # more carries the task instance's mark, so a retry can find these instances.
             tags=[*(self.tags or []), {"Key": MARKER_TAG, "Value": self.run_marker(context)}],
@@ -149,6 +151,25 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
         )
         self.started_instance_ids = ids
         return ids
+
+    def _workflow_parameters_for(self, context: Context) -> Mapping[str, Any] | str | None:
+        """The user's workflow parameters, with the task's OpenLineage ids when OpenLineage is on."""
+        from airflow_provider_cloudflows.lineage import parent_run_ids, with_parent_run_ids
+
+        ids = parent_run_ids(self, context)
+        if not ids:
+            return self.workflow_parameters
+        document: Any = self.workflow_parameters
+        if isinstance(document, str):
+            with contextlib.suppress(ValueError):  # text that is no JSON stays text: warned below
+                document = json.loads(document) if document.strip() else None
+        if document is not None and not isinstance(document, Mapping):
+            self.log.warning(
+                "workflow_parameters is not a JSON object, so the instances are created without the "
+                "task's OpenLineage ids"
+            )
+            return self.workflow_parameters
+        return with_parent_run_ids(document, ids)
 
     def start(self, context: Context) -> int:
         """The single-run contract of the base class: the first created instance."""

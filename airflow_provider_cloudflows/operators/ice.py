@@ -38,6 +38,28 @@ def marker_of(user_data: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _user_data_bytes(document: Mapping[str, Any]) -> int:
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _with_lineage_ids(marked: dict[str, Any], lineage_ids: Mapping[str, str], log: Any) -> dict[str, Any]:
+    """The marked UserData with as many of the OpenLineage ids as fit: both, the parent's, or none."""
+    if not lineage_ids:
+        return marked
+    from airflow_provider_cloudflows.lineage import PARENT_ID_PARAM, with_parent_run_ids
+
+    for ids in (lineage_ids, {k: v for k, v in lineage_ids.items() if k == PARENT_ID_PARAM}):
+        document = with_parent_run_ids(marked, ids) or marked
+        if _user_data_bytes(document) <= USER_DATA_MAX_BYTES:
+            return document
+    log.warning(
+        "user_data leaves no room in ICE's %d bytes for the task's OpenLineage ids: the workflow "
+        "task is started without them",
+        USER_DATA_MAX_BYTES,
+    )
+    return marked
+
+
 class IceGetWorkflowTaskOperator(IceWorkflowTaskTarget, GetWorkflowRunOperator):
     """Read an ICE workflow task: the task is the return value, its node results go under `task_runs`.
 
@@ -99,21 +121,29 @@ class IceStartWorkflowOperator(IceProduct, StartWorkflowRunOperator):
         self.skip_input_verification = skip_input_verification
 
     def start(self, context: Context) -> str:
+        from airflow_provider_cloudflows.lineage import parent_run_ids
+
         hook: IceHook = self.hook  # type: ignore[assignment]
         task_id = hook.start_run(
             self.workflow_id,
             self.task_input,
-            self._marked_user_data(self.run_marker(context)),
+            self._marked_user_data(self.run_marker(context), parent_run_ids(self, context)),
             skip_input_verification=self.skip_input_verification,
         )
         # Link to the task at once, even when not waiting for it.
         push_console_url(context, hook.console_url_for(task_id))
         return task_id
 
-    def _marked_user_data(self, marker: str) -> Mapping[str, Any] | str | None:
-        """The user's UserData with this task instance's mark added (ICE keeps and lists it)."""
+    def _marked_user_data(
+        self, marker: str, lineage_ids: Mapping[str, str] | None = None
+    ) -> Mapping[str, Any] | str | None:
+        """The user's UserData with this task instance's mark added (ICE keeps and lists it).
+
+        The Airflow task's OpenLineage ids (`lineage_ids`, when OpenLineage is on) go in too, as
+        far as ICE's 512 bytes leave room after the mark, which comes first.
+        """
         if self.user_data is None:
-            return {MARKER_KEY: marker}
+            return _with_lineage_ids({MARKER_KEY: marker}, lineage_ids or {}, self.log)
         document: Any = self.user_data
         if isinstance(document, str):
             try:
@@ -127,14 +157,14 @@ class IceStartWorkflowOperator(IceProduct, StartWorkflowRunOperator):
             )
             return self.user_data
         marked = {**document, MARKER_KEY: marker}
-        if len(json.dumps(marked, separators=(",", ":"), ensure_ascii=False).encode()) > USER_DATA_MAX_BYTES:
+        if _user_data_bytes(marked) > USER_DATA_MAX_BYTES:
             self.log.warning(
                 "user_data leaves no room in ICE's %d bytes for the task's mark: a retry of this "
                 "Airflow task cannot find it and will start another",
                 USER_DATA_MAX_BYTES,
             )
             return self.user_data
-        return marked
+        return _with_lineage_ids(marked, lineage_ids or {}, self.log)
 
     def find_marked_runs(self, context: Context, marker: str) -> list[WorkflowRun]:
         """ListWorkflowTasks of the workflow since the DAG run began, read back by UserData."""

@@ -92,9 +92,15 @@ class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
         return cast("WeDataHook", self.hook)
 
     def start(self, context: Context) -> str:
+        from airflow_provider_cloudflows.lineage import parent_run_ids, with_parent_run_ids
+
         # The run keeps its parameters (WorkflowParams in ListTriggerWorkflowRuns): one more
-        # carries the task instance's mark, so a retry can find this run.
-        params = {**(self.workflow_params or {}), MARKER_PARAM: self.run_marker(context)}
+        # carries the task instance's mark, so a retry can find this run, and two more the
+        # task's OpenLineage ids when OpenLineage is on.
+        params = {
+            **(with_parent_run_ids(self.workflow_params, parent_run_ids(self, context)) or {}),
+            MARKER_PARAM: self.run_marker(context),
+        }
         return self.wedata_hook.start_run(
             self.project_id, self.workflow_id, params=params, task_ids=self.task_ids
         )

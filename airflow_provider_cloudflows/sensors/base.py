@@ -190,11 +190,12 @@ class WorkflowRunSensor(ProductTask, BaseSensorOperator):
         return count is None or count > 0
 
     def _evaluate(self, run: WorkflowRun) -> PokeReturnValue:
+        self.lineage_run = run
         verdict = self.watcher.watch(run, self.log)
         if verdict is Verdict.FAILED:
             show_failed_task_logs(self, run)
             # Retrying the sensor cannot change a finished remote run; soft_fail turns this into a skip.
-            raise AirflowFailException(self.watcher.failure_message(run))
+            raise AirflowFailException(self.record_failure(self.watcher.failure_message(run)))
         if verdict is Verdict.SUCCEEDED:
             self.log.info(
                 "%s %s %s finished in state %s (%s)",
@@ -281,6 +282,7 @@ class WorkflowRunSensor(ProductTask, BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        self.record_event(event)
         if event.get("status") == "failure" and event.get("run"):
             # On the worker, never in the triggerer: reading logs is a task's job, not a waiter's.
             show_failed_task_logs(self, WorkflowRun.model_validate(event["run"]))

@@ -20,6 +20,7 @@ the newest match, the log line saying how many matched, the XCom `run_id`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -147,6 +148,11 @@ class ProductTask(metaclass=type(BaseOperator)):
     run_noun: ClassVar[str] = "run"
     conn_id: str
     region: str | None
+    # What this task process saw of its run, for its OpenLineage facets (lineage.py): the last
+    # read of the run, the run id a trigger event named, and the message the task failed with.
+    lineage_run: WorkflowRun | None = None
+    lineage_run_id: str | int | None = None
+    lineage_failure: str | None = None
 
     # Set by a run target that can name its run by description (see RunDescription).
     run_description: ClassVar[RunDescription | None] = None
@@ -226,7 +232,38 @@ class ProductTask(metaclass=type(BaseOperator)):
 
     def push_run(self, context: Context, run: WorkflowRun) -> dict[str, Any]:
         """Push the task runs (key `task_runs`) and the console URL; return the run for `return_value`."""
+        self.lineage_run = run
         return push_run(context, run, self.hook.console_url(run))
+
+    # -- OpenLineage (the `openlineage` extra; lineage.py imports it only when asked) -------------
+
+    def record_failure(self, message: str) -> str:
+        """Keep the message the task is about to fail with (for the facets); return it."""
+        self.lineage_failure = message
+        return message
+
+    def record_event(self, event: dict[str, Any]) -> None:
+        """Keep what the trigger's event says of the run (the task resumed in a new process)."""
+        self.lineage_run_id = event.get("run_id")
+        if isinstance(event.get("run"), dict):
+            from airflow_provider_cloudflows.runs import WorkflowRun
+
+            with contextlib.suppress(ValueError):
+                self.lineage_run = WorkflowRun.model_validate(event["run"])
+        if event.get("status") != "success" and event.get("message"):
+            self.lineage_failure = event["message"]
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Airflow's OpenLineage listener asks for these: the remote run's facets (lineage_facets.py)."""
+        from airflow_provider_cloudflows.lineage import task_lineage
+
+        return task_lineage(self, task_instance, failed=False)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """The same facets, and the failure message, when the task failed."""
+        from airflow_provider_cloudflows.lineage import task_lineage
+
+        return task_lineage(self, task_instance, failed=True)
 
 
 class AlibabaCloudTask(ProductTask):
