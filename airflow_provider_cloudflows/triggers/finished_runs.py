@@ -151,7 +151,9 @@ class RunFinishedTrigger(BaseEventTrigger):
         **kwargs: Any,
     ) -> None:
         if not HAS_EVENT_TRIGGERS:
-            from airflow import __version__ as airflow_version
+            from importlib.metadata import version
+
+            airflow_version = version("apache-airflow")
 
             raise RuntimeError(
                 f"{type(self).__name__} is an event trigger for Airflow 3 asset watchers "

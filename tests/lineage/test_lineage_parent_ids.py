@@ -67,8 +67,12 @@ def dataworks_parameters(op: Any, instance_id: int) -> dict[str, Any]:
 
 
 def wedata_parameters(op: Any, execution_id: str) -> dict[str, Any]:
-    (brief,) = [b for b in op.hook.list_runs("p-1", workflow_id="wf-1") if b.ExecutionId == execution_id]
-    return {p["ParamKey"]: p["ParamValue"] for p in json.loads(brief.WorkflowParams)}
+    (brief,) = [
+        r.detail["TriggerWorkflowRun"]
+        for r in op.hook.list_runs("p-1", workflow_id="wf-1")
+        if r.run_id == execution_id
+    ]
+    return {p["ParamKey"]: p["ParamValue"] for p in json.loads(brief["WorkflowParams"])}
 
 
 # -- OpenLineage on -------------------------------------------------------------------------------
@@ -108,7 +112,7 @@ def test_a_retry_still_adopts_the_run_its_first_try_started() -> None:
     first = first_op.execute(context(LineageTi()))
     retry = LineageTi(try_number=2)
     assert wedata_start(wait_for_completion=False).execute(context(retry)) == first
-    assert len(first_op.hook.list_runs("p-1", workflow_id="wf-1")) == 1
+    assert len(list(first_op.hook.list_runs("p-1", workflow_id="wf-1"))) == 1
     assert wedata_parameters(first_op, first)[PARENT_ID_PARAM] == expected_ids(LineageTi())[PARENT_ID_PARAM]
 
 

@@ -101,14 +101,18 @@ RUNS = textwrap.dedent(
     parameters = dataworks.hook.get_run(instance_id, with_task_runs=False).detail["WorkflowParameters"]
     wedata = wedata_start(wait_for_completion=False)
     execution_id = wedata.execute(context(ti))
-    (brief,) = [b for b in wedata.hook.list_runs("p-1", workflow_id="wf-1") if b.ExecutionId == execution_id]
+    (brief,) = [
+        r.detail["TriggerWorkflowRun"]
+        for r in wedata.hook.list_runs("p-1", workflow_id="wf-1")
+        if r.run_id == execution_id
+    ]
     sensor = IceWorkflowTaskSensor(task_id="wait", workflow_task_id=task_id)
     tasks = [ice, dataworks, wedata, sensor, cloud_infinite_start()]
     result.update({
         "ice_state": ti.pushed()["run"]["raw_state"],
         "user_data": sorted(user_data),
         "workflow_parameters": json.loads(parameters),
-        "wedata_params": sorted(p["ParamKey"] for p in json.loads(brief.WorkflowParams)),
+        "wedata_params": sorted(p["ParamKey"] for p in json.loads(brief["WorkflowParams"])),
         "facets": [
             [t.get_openlineage_facets_on_complete(ti), t.get_openlineage_facets_on_failure(ti)]
             for t in tasks
