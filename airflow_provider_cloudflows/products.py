@@ -42,6 +42,10 @@ class Product(NamedTuple):
     link: str  # dotted path of its console link (an extra link)
     emulator_service: str  # dotted path of its emulator service class
     docs_url: str
+    # Whether the vendor has an API to stop a run (cancel_on_kill / cancel_on_timeout) and one
+    # to rerun only a finished run's failed task runs (the rerun operators, repair_on_retry).
+    can_stop: bool = False
+    can_rerun: bool = False
 
 
 CONNECTION_TYPES: dict[str, ConnectionType] = {
@@ -89,6 +93,8 @@ PRODUCTS: dict[str, Product] = {
             link=f"{_PKG}.links.dataworks.DataWorksWorkflowInstanceLink",
             emulator_service=f"{_PKG}.emulator.services.dataworks.DataWorksService",
             docs_url="https://www.alibabacloud.com/help/en/dataworks/",
+            can_stop=True,
+            can_rerun=True,
         ),
         Product(
             key="wedata",
@@ -100,6 +106,8 @@ PRODUCTS: dict[str, Product] = {
             link=f"{_PKG}.links.wedata.WeDataWorkflowRunLink",
             emulator_service=f"{_PKG}.emulator.services.wedata.WeDataService",
             docs_url="https://cloud.tencent.com/document/product/1267",
+            can_stop=True,
+            can_rerun=True,
         ),
         Product(
             key="cloud_infinite",

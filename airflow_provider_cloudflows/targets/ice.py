@@ -12,6 +12,7 @@ from airflow_provider_cloudflows.targets.base import Alias, AlibabaCloudTask
 class IceProduct(AlibabaCloudTask):
     """What every ICE sensor and operator shares."""
 
+    cloud_product = PRODUCTS["ice"]
     hook_class_path = PRODUCTS["ice"].hook
     run_noun = "workflow task"
     operator_extra_links = (IceWorkflowTaskLink(),)

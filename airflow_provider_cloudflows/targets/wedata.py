@@ -12,6 +12,7 @@ from airflow_provider_cloudflows.targets.base import Alias, TencentCloudTask
 class WeDataProduct(TencentCloudTask):
     """What every WeData sensor and operator shares: a run belongs to a project, and reading it names both."""
 
+    cloud_product = PRODUCTS["wedata"]
     hook_class_path = PRODUCTS["wedata"].hook
     run_noun = "workflow run"
     operator_extra_links = (WeDataWorkflowRunLink(),)
