@@ -91,6 +91,8 @@ class ScriptedRunSpec(BaseModel):
     fields: dict[str, object] = Field(default_factory=dict)
     # Wall-clock creation time (epoch seconds); now when omitted.
     created_at: float | None = None
+    # The raw state the run ends in when it is rerun (default: the vendor's success state).
+    rerun_outcome: str | None = None
 
     @field_validator("vendor")
     @classmethod

@@ -183,6 +183,7 @@ class EmulatorState:
             error_message=spec.get("error_message"),
             fields=spec.get("fields") or {},
             created_at=spec.get("created_at"),
+            rerun_outcome=spec.get("rerun_outcome"),
         )
 
     def reset(self) -> None:

@@ -39,6 +39,8 @@ class ScriptedTaskRun:
     error_code: str | None = None
     error_message: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    # How many times a rerun has run this task again.
+    reruns: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class TaskRunSnapshot:
     error_code: str | None
     error_message: str | None
     fields: Mapping[str, Any]
+    reruns: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class RunSnapshot:
     finished_at: float | None  # wall clock when `finished` first became true (approximate for "time")
     fields: Mapping[str, Any]
     task_runs: tuple[TaskRunSnapshot, ...]
+    reruns: int = 0  # how many times the run was rerun
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +86,7 @@ class RunSnapshot:
             "created_at": self.created_at,
             "finished_at": self.finished_at,
             "fields": dict(self.fields),
+            "reruns": self.reruns,
             "task_runs": [
                 {
                     "name": t.name,
@@ -91,6 +96,7 @@ class RunSnapshot:
                     "error_code": t.error_code,
                     "error_message": t.error_message,
                     "fields": dict(t.fields),
+                    "reruns": t.reruns,
                 }
                 for t in self.task_runs
             ],
@@ -109,7 +115,10 @@ class ScriptedRun:
     error_message: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
+    # The raw state a rerun ends in (None: the service's own default, its success state).
+    rerun_outcome: str | None = None
     # Bookkeeping (not part of the script).
+    reruns: int = 0
     polls: int = 0
     created_monotonic: float = field(default_factory=time.monotonic)
     stopped_state: str | None = None
@@ -158,6 +167,7 @@ class ScriptedRun:
                     error_code=task.error_code if t_done else None,
                     error_message=task.error_message if t_done else None,
                     fields=task.fields,
+                    reruns=task.reruns,
                 )
             )
         return RunSnapshot(
@@ -173,6 +183,7 @@ class ScriptedRun:
             finished_at=self.finished_at,
             fields=self.fields,
             task_runs=tuple(tasks),
+            reruns=self.reruns,
         )
 
 
@@ -231,6 +242,7 @@ class RunStore:
         error_message: str | None = None,
         fields: Mapping[str, Any] | None = None,
         created_at: float | None = None,
+        rerun_outcome: str | None = None,
     ) -> ScriptedRun:
         """Create or replace the run (vendor, run_id); its script starts now."""
         run = ScriptedRun(
@@ -245,6 +257,7 @@ class RunStore:
             fields=dict(fields or {}),
             created_at=self._wall() if created_at is None else created_at,
             created_monotonic=self._monotonic(),
+            rerun_outcome=rerun_outcome,
         )
         with self._lock:
             self._runs[(vendor, run.run_id)] = run
@@ -323,6 +336,44 @@ class RunStore:
             if error_message is not None:
                 run.error_message = error_message
             run.finished_at = None
+            return run.snapshot(self._monotonic(), self._wall())
+
+    def rerun(
+        self,
+        vendor: str,
+        run_id: str,
+        states: Iterable[str],
+        task_scripts: Mapping[str, list[str]],
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        task_errors: Mapping[str, tuple[str | None, str | None]] | None = None,
+    ) -> RunSnapshot:
+        """Run a finished run again from now on (rerun APIs): its script becomes `states`.
+
+        The task runs named in `task_scripts` (by task id) walk their new script in lockstep with
+        the run, with `task_errors` once finished; every other task run keeps the state it is in.
+        """
+        with self._lock:
+            run = self.get(vendor, run_id)
+            snap = run.snapshot(self._monotonic(), self._wall())
+            for task, task_snap in zip(run.task_runs, snap.task_runs, strict=True):
+                script = task_scripts.get(task.task_id or "")
+                if script is None:
+                    task.states = [task_snap.state]
+                    continue
+                task.states = list(script)
+                task.error_code, task.error_message = (task_errors or {}).get(
+                    task.task_id or "", (None, None)
+                )
+                task.reruns += 1
+            run.states = list(states)
+            run.error_code, run.error_message = error_code, error_message
+            run.polls = 0
+            run.created_monotonic = self._monotonic()
+            run.stopped_state = run.stopped_task_state = run.stopped_step = None
+            run.finished_at = None
+            run.reruns += 1
             return run.snapshot(self._monotonic(), self._wall())
 
     def delete(self, vendor: str, run_id: str) -> None:

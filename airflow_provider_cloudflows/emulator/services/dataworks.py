@@ -1,7 +1,8 @@
 """Emulated Alibaba Cloud DataWorks OpenAPI 2024-05-18: workflow instances and task instances.
 
 Actions: GetWorkflowInstance, ListTaskInstances, GetTaskInstance, CreateWorkflowInstances,
-GetCreateWorkflowInstancesResult, StopWorkflowInstances, ListWorkflowInstances (one business
+GetCreateWorkflowInstancesResult, StopWorkflowInstances, RerunWorkflowInstances,
+GetRerunWorkflowInstancesResult, ListWorkflowInstances (one business
 date; WorkflowId, Name, Type, EnvType and Tags filters). Created instances keep their Tags. Response shapes and field names are
 the official SDK's (`alibabacloud_dataworks_public20240518` models); times are 13-digit epoch
 milliseconds.
@@ -22,6 +23,15 @@ Emulator conventions (for demos and tests):
   fail (their second task instance fails); `"emulator_step_seconds": 0.2` sets their pace.
 - `WorkflowId` 404 makes the creation end in `CreateFailure`.
 - A `SupplementData` creation with `Periods.BizDates` creates one instance per business date.
+- RerunWorkflowInstances matches the finished instances of ProjectId + WorkflowId + Type (and
+  `Ids`, `EnvType`); in each, the task instances whose status is in `Filter.TaskInstanceStatuses`
+  (all when absent; `Filter.TaskIds` narrows by task id) and, with `RerunDownstreamEnabled`,
+  every task instance after the first of them (the emulated tasks run in a chain) run again:
+  the instance goes Running, Running, then its scripted `rerun_outcome` (default Success;
+  `emulator_rerun_outcome` in WorkflowParameters for created instances); a rerun to Failure
+  fails the first rerun task again. Each rerun task instance's RunNumber grows by one.
+  GetRerunWorkflowInstancesResult answers `NotRun` once, then `Success`, or `Failure` with a
+  FailureMessage when nothing matched or a matched instance is still running.
 """
 
 from __future__ import annotations
@@ -83,6 +93,14 @@ class _Operation:
     instance_ids: list[int] = field(default_factory=list)
     task_instance_ids: list[int] = field(default_factory=list)
     unified_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _RerunOperation:
+    """One RerunWorkflowInstances call, as GetRerunWorkflowInstancesResult reports it."""
+
+    polls_left: int
+    failure: str | None = None
 
 
 def instance_spec(
@@ -185,6 +203,7 @@ class DataWorksService(AlibabaRpcService):
     def __init__(self, state: Any) -> None:
         super().__init__(state)
         self._operations: dict[str, _Operation] = {}
+        self._reruns: dict[str, _RerunOperation] = {}
 
     # ------------------------------------------------------------------ rendering
 
@@ -237,7 +256,7 @@ class DataWorksService(AlibabaRpcService):
             "CreateTime": created,
             "ModifyTime": created + 1000 * snap.step,
             "TriggerTime": created,
-            "RunNumber": 1,
+            "RunNumber": 1 + task.reruns,
             "PeriodNumber": 1,
             "Priority": 1,
             "Owner": f.get("Owner", "1000"),
@@ -377,6 +396,7 @@ class DataWorksService(AlibabaRpcService):
                 "workflow_parameters": call.get("WorkflowParameters"),
                 "step_seconds": step_seconds,
                 "tags": self._tags(call),
+                "rerun_outcome": params.get("emulator_rerun_outcome"),
             }
             for day in bizdates
         ]
@@ -498,6 +518,7 @@ class DataWorksService(AlibabaRpcService):
             )
             run["fields"]["UnifiedWorkflowInstanceId"] = unified
             run["fields"]["Tags"] = spec["tags"]
+            run["rerun_outcome"] = spec["rerun_outcome"]
             self.state.script_run(run)
             op.instance_ids.append(instance_id)
             op.task_instance_ids.append(task_base)
@@ -526,6 +547,77 @@ class DataWorksService(AlibabaRpcService):
             info[key] = {"Success": True, "Message": ""}
         call.run_id = ",".join(str(i) for i in ids)
         return {"SuccessInfo": info}
+
+    @action("RerunWorkflowInstances", required=("ProjectId", "Type", "WorkflowId"))
+    async def rerun_workflow_instances(self, call: Call) -> dict[str, Any]:
+        project_id = call.int_param("ProjectId", minimum=1)
+        workflow_id = call.int_param("WorkflowId", minimum=1)
+        instance_type = call.require("Type")
+        if instance_type != "ManualWorkflow":
+            raise self.invalid_parameter("Type", instance_type)
+        ids = call.json_param("Ids") if call.get("Ids") is not None else None
+        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+            raise self.invalid_parameter("Ids", call.get("Ids"))
+        task_filter = call.json_param("Filter", {}) if call.get("Filter") is not None else {}
+        if not isinstance(task_filter, dict):
+            raise self.invalid_parameter("Filter", call.get("Filter"))
+        env = call.get("EnvType")
+        runs = [
+            r
+            for r in self._runs_in(project_id or 0, None)
+            if r.fields.get("WorkflowId") == workflow_id
+            and r.fields.get("Type") == instance_type
+            and (ids is None or int(r.run_id) in ids)
+            and (env is None or r.fields.get("EnvType", "Prod") == env)
+        ]
+        operation = _RerunOperation(polls_left=1)
+        if not runs:
+            operation.failure = "No workflow instance matched the rerun conditions."
+        elif running := [r.run_id for r in runs if not self.store.snapshot_of(r).finished]:
+            operation.failure = f"The workflow instances {', '.join(running)} are still running."
+        else:
+            for run in runs:
+                self._rerun(run, task_filter)
+        call.run_id = ",".join(r.run_id for r in runs) or None
+        operation_id = self.store.random_uuid()
+        self._reruns[operation_id] = operation
+        return {"OperationId": operation_id}
+
+    def _rerun(self, run: ScriptedRun, task_filter: dict[str, Any]) -> None:
+        """Run the matched task instances of one finished instance again (see the module docstring)."""
+        snap = self.store.snapshot_of(run)
+        statuses = task_filter.get("TaskInstanceStatuses")
+        task_ids = task_filter.get("TaskIds")
+        chosen = [
+            (statuses is None or t.state in statuses) and (not task_ids or t.fields.get("TaskId") in task_ids)
+            for t in snap.task_runs
+        ]
+        if task_filter.get("RerunDownstreamEnabled") and True in chosen:
+            first = chosen.index(True)
+            chosen = [i >= first for i in range(len(chosen))]
+        outcome = run.rerun_outcome or "Success"
+        scripts: dict[str, list[str]] = {}
+        for task, rerun in zip(snap.task_runs, chosen, strict=True):
+            if rerun and task.task_id:
+                # The first rerun task decides a failing rerun; those after it do not run.
+                final = outcome if not scripts or outcome == "Success" else "NotRun"
+                scripts[task.task_id] = ["NotRun", "Running", final] if final != "NotRun" else ["NotRun"]
+        self.store.rerun(VENDOR, run.run_id, ["Running", "Running", outcome], scripts)
+
+    @action("GetRerunWorkflowInstancesResult", required=("OperationId",))
+    async def get_rerun_workflow_instances_result(self, call: Call) -> dict[str, Any]:
+        operation_id = str(call.require("OperationId"))
+        op = self._reruns.get(operation_id)
+        if op is None:
+            raise ServiceError(
+                "Invalid.Operation.NotFound", f"The operation {operation_id} does not exist.", 404
+            )
+        if op.polls_left > 0:
+            op.polls_left -= 1
+            return {"Result": {"Status": "NotRun"}}
+        if op.failure:
+            return {"Result": {"Status": "Failure", "FailureMessage": op.failure}}
+        return {"Result": {"Status": "Success"}}
 
 
 def _looks_json(value: Any) -> bool:
