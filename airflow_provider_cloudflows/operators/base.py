@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTaskTimeout, BaseOperator, conf
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowTaskTimeout,
+    BaseOperator,
+    conf,
+)
 
 from airflow_provider_cloudflows.errors import CloudflowsError
 from airflow_provider_cloudflows.runs import WorkflowRun
@@ -344,6 +350,16 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
             self.log.info("cancel_on_timeout: stopping %s %s", self.run_noun, run_id)
             self._stop_all(self.remaining_runs(run_id))
 
+    def run_failed(self, message: str) -> AirflowException:
+        """The error a failed run ends the task with.
+
+        Retrying cannot change a finished run, so it is AirflowFailException (no retry) - unless
+        `repair_on_retry` is on: then a retry is what repairs the run, and the error allows it.
+        """
+        if self.repair_on_retry:
+            return AirflowException(f"{message} (a retry reruns its failed task runs: repair_on_retry)")
+        return AirflowFailException(message)
+
     def _stop_all(self, runs: list[str | int]) -> None:
         # `stop` takes one id (the single-run contract subclasses override) or a list.
         self.stop(runs[0] if len(runs) == 1 else runs)
@@ -401,7 +417,7 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
                 if verdict is not Verdict.WAITING:
                     context["ti"].xcom_push(key=RUN_XCOM_KEY, value=self.push_run(context, run))
                     if verdict is Verdict.FAILED:
-                        raise AirflowFailException(watcher.failure_message(run))
+                        raise self.run_failed(watcher.failure_message(run))
                     return run_id
                 last = f"last state {run.raw_state}"
             if time.time() >= deadline:
@@ -421,6 +437,8 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
         if event.get("status") == "timeout":
             self._stop_on_timeout(run_id if run_id is not None else event.get("run_id"))
             raise AirflowFailException(event.get("message", "timed out"))
+        if event.get("status") == "failure":
+            raise self.run_failed(event.get("message") or f"{self.run_noun} {event.get('run_id')} failed")
         complete_from_event(self, event)
         return run_id if run_id is not None else event.get("run_id")
 

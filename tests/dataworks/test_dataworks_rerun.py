@@ -12,7 +12,12 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowTaskTimeout, TaskDeferred
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowTaskTimeout,
+    TaskDeferred,
+)
 
 from airflow_provider_cloudflows.emulator.services.dataworks import (
     DEMO_PROJECT_ID,
@@ -230,8 +235,10 @@ def test_a_rerun_whose_answer_is_lost_is_looked_for_not_resent(emulator):
 
 def test_a_retry_with_repair_on_retry_reruns_the_failed_instance_instead_of_creating_one(emulator):
     failing = {"emulator_outcome": "Failure"}
-    with pytest.raises(AirflowFailException):
+    with pytest.raises(AirflowException, match="repair_on_retry") as first_try:
         create_op(extra_params=failing, repair_on_retry=True).execute(context(task_id="create"))
+    # Not AirflowFailException: Airflow must retry the task for the retry to repair the run.
+    assert not isinstance(first_try.value, AirflowFailException)
     assert len(actions(emulator, "CreateWorkflowInstances")) == 1
     ctx = context(try_number=2, task_id="create")
     ids = create_op(extra_params=failing, repair_on_retry=True).execute(ctx)

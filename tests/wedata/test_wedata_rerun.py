@@ -7,7 +7,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, TaskDeferred
 
 from airflow_provider_cloudflows.emulator.services.wedata import DEMO_PROJECT_ID, DEMO_WORKFLOW_ID, run_spec
 from airflow_provider_cloudflows.errors import ServiceUnavailableError
@@ -146,8 +146,9 @@ def test_a_rerun_whose_answer_is_lost_is_looked_for_not_resent(emulator):
 
 def test_a_retry_with_repair_on_retry_reruns_the_failed_run_instead_of_starting_one(emulator):
     failing = {"emulator_outcome": "FAILED"}
-    with pytest.raises(AirflowFailException):
+    with pytest.raises(AirflowException, match="repair_on_retry") as first_try:
         start_op(workflow_params=failing, repair_on_retry=True).execute(context(task_id="start"))
+    assert not isinstance(first_try.value, AirflowFailException)
     (started,) = actions(emulator, "CreateTriggerWorkflowRun")
     ctx = context(try_number=2, task_id="start")
     assert start_op(workflow_params=failing, repair_on_retry=True).execute(ctx) == started["run_id"]

@@ -173,7 +173,8 @@ def _script(outcome: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
 
 
 def demo_runs(now: float | None = None) -> list[dict[str, Any]]:
-    """Instances the demo preloads: one that succeeds, one that fails, one slow (time-based) one."""
+    """Instances the demo preloads: one that succeeds, one that fails, one slow (time-based) one,
+    and one that has already failed, for the rerun operator of example_repair (its rerun succeeds)."""
     bizdate = default_bizdate(now if now is not None else datetime.now(UTC).timestamp())
     ok_states, ok_tasks = _script("Success")
     bad_states, bad_tasks = _script("Failure")
@@ -189,6 +190,13 @@ def demo_runs(now: float | None = None) -> list[dict[str, Any]]:
             instance_type="SupplementData",
             advance="time",
             step_seconds=3.0,
+        ),
+        instance_spec(
+            1004,
+            bad_states[-1:],
+            [(name, states[-1:]) for name, states in bad_tasks],
+            name="orders_daily_failed",
+            bizdate=bizdate,
         ),
     ]
 
