@@ -398,6 +398,11 @@ class CloudflowsHook(BaseHook):
     async def astop_started(self, run_ids: list[Any], **params: Any) -> StopResult:
         raise NotImplementedError(f"{self.vendor} has no API to stop a run")
 
+    @staticmethod
+    def rerun_count(run: WorkflowRun) -> int:
+        """A count that grows with each rerun of the run (products that can rerun override it)."""
+        return 0
+
     def wait_for(
         self, check: Callable[[], T | None], *, what: str, action: str, poll_interval: float, timeout: float
     ) -> T:

@@ -273,7 +273,7 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
         went through shows the run no longer failed, or a higher rerun count (`hook.rerun_count`).
         """
         run = self.hook.get_run(run.run_id, **self.run_params())
-        before = self.hook.rerun_count(run)  # type: ignore[attr-defined]
+        before = self.hook.rerun_count(run)
         try:
             self.rerun(context, run)
         except CloudflowsError as err:
@@ -297,7 +297,7 @@ class StartWorkflowRunOperator(ProductTask, BaseOperator):
             time.sleep(min(self.poll_interval, 5.0))
             again = self.hook.get_run(run.run_id, **self.run_params())
             verdict = judge(again, success_states=self.success_states, failure_states=self.failure_states)
-            if verdict is not Verdict.FAILED or self.hook.rerun_count(again) > before:  # type: ignore[attr-defined]
+            if verdict is not Verdict.FAILED or self.hook.rerun_count(again) > before:
                 self.log.info("The rerun went through (%s is %s)", run.run_id, again.raw_state)
                 return
             self.log.info(

@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_cloudflows.emulator.services.alibaba_rpc import AlibabaRpcService
 from airflow_provider_cloudflows.emulator.services.base import (
@@ -93,6 +93,9 @@ class _Operation:
     instance_ids: list[int] = field(default_factory=list)
     task_instance_ids: list[int] = field(default_factory=list)
     unified_ids: list[int] = field(default_factory=list)
+
+
+_Op = TypeVar("_Op")
 
 
 @dataclass
@@ -478,12 +481,7 @@ class DataWorksService(AlibabaRpcService):
 
     @action("GetCreateWorkflowInstancesResult", required=("OperationId",))
     async def get_create_workflow_instances_result(self, call: Call) -> dict[str, Any]:
-        operation_id = str(call.require("OperationId"))
-        op = self._operations.get(operation_id)
-        if op is None:
-            raise ServiceError(
-                "Invalid.Operation.NotFound", f"The operation {operation_id} does not exist.", 404
-            )
+        op = _operation(self._operations, call)
         if op.polls_left > 0:
             op.polls_left -= 1
             return {"Result": {"Status": "Creating"}}
@@ -614,18 +612,22 @@ class DataWorksService(AlibabaRpcService):
 
     @action("GetRerunWorkflowInstancesResult", required=("OperationId",))
     async def get_rerun_workflow_instances_result(self, call: Call) -> dict[str, Any]:
-        operation_id = str(call.require("OperationId"))
-        op = self._reruns.get(operation_id)
-        if op is None:
-            raise ServiceError(
-                "Invalid.Operation.NotFound", f"The operation {operation_id} does not exist.", 404
-            )
+        op = _operation(self._reruns, call)
         if op.polls_left > 0:
             op.polls_left -= 1
             return {"Result": {"Status": "NotRun"}}
         if op.failure:
             return {"Result": {"Status": "Failure", "FailureMessage": op.failure}}
         return {"Result": {"Status": "Success"}}
+
+
+def _operation(operations: dict[str, _Op], call: Call) -> _Op:
+    """The operation a Get*Result call names (Invalid.Operation.NotFound for an unknown one)."""
+    operation_id = str(call.require("OperationId"))
+    op = operations.get(operation_id)
+    if op is None:
+        raise ServiceError("Invalid.Operation.NotFound", f"The operation {operation_id} does not exist.", 404)
+    return op
 
 
 def _looks_json(value: Any) -> bool:

@@ -335,8 +335,11 @@ class WeDataService(TencentApi3Service):
         return str(value)
 
     def _run_in_project(self, execution_id: str, project_id: str) -> ScriptedRun:
-        run = self.store.get(VENDOR, execution_id)
-        if str(run.fields.get("ProjectId")) != project_id:
+        try:
+            run = self.store.get(VENDOR, execution_id)
+        except RunNotFound:
+            run = None
+        if run is None or str(run.fields.get("ProjectId")) != project_id:
             raise ServiceError(
                 "ResourceNotFound",
                 f"The workflow run {execution_id} does not exist in project {project_id}.",
@@ -351,14 +354,7 @@ class WeDataService(TencentApi3Service):
         project_id = self._string(call, "ProjectId")
         execution_id = self._string(call, "WorkflowExecutionId")
         call.run_id = execution_id
-        try:
-            self._run_in_project(execution_id, project_id)
-        except RunNotFound:
-            raise ServiceError(
-                "ResourceNotFound",
-                f"The workflow run {execution_id} does not exist in project {project_id}.",
-                200,
-            ) from None
+        self._run_in_project(execution_id, project_id)
         snap = self.store.observe(VENDOR, execution_id)
         return {
             "Data": {
@@ -483,14 +479,7 @@ class WeDataService(TencentApi3Service):
             raise self.invalid_parameter("TaskIds", task_ids)
         self._advanced_params(call)  # validated; the emulated rerun keeps the run's parameters
         call.run_id = execution_id
-        try:
-            run = self._run_in_project(execution_id, project_id)
-        except RunNotFound:
-            raise ServiceError(
-                "ResourceNotFound",
-                f"The workflow run {execution_id} does not exist in project {project_id}.",
-                200,
-            ) from None
+        run = self._run_in_project(execution_id, project_id)
         if run.fields.get("WorkflowId") != workflow_id:
             raise ServiceError(
                 "ResourceNotFound",
