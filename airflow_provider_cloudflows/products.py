@@ -45,6 +45,10 @@ class Product(NamedTuple):
     # Console links of the product's other kinds of run (WeData's task instances), registered
     # with Airflow like `link`.
     other_links: tuple[str, ...] = ()
+    # Whether the vendor has an API to stop a run (cancel_on_kill / cancel_on_timeout) and one
+    # to rerun only a finished run's failed task runs (the rerun operators, repair_on_retry).
+    can_stop: bool = False
+    can_rerun: bool = False
 
 
 CONNECTION_TYPES: dict[str, ConnectionType] = {
@@ -92,6 +96,8 @@ PRODUCTS: dict[str, Product] = {
             link=f"{_PKG}.links.dataworks.DataWorksWorkflowInstanceLink",
             emulator_service=f"{_PKG}.emulator.services.dataworks.DataWorksService",
             docs_url="https://www.alibabacloud.com/help/en/dataworks/",
+            can_stop=True,
+            can_rerun=True,
         ),
         Product(
             key="wedata",
@@ -104,6 +110,8 @@ PRODUCTS: dict[str, Product] = {
             emulator_service=f"{_PKG}.emulator.services.wedata.WeDataService",
             docs_url="https://cloud.tencent.com/document/product/1267",
             other_links=(f"{_PKG}.links.wedata.WeDataTaskInstanceLink",),
+            can_stop=True,
+            can_rerun=True,
         ),
         Product(
             key="cloud_infinite",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -124,6 +125,18 @@ class WorkflowRun(_RunModel):
 
     def failed_task_runs(self) -> list[TaskRun]:
         return [t for t in self.task_runs if t.state in FAILURE_STATES]
+
+
+@dataclass(frozen=True)
+class StopResult:
+    """What a vendor's stop API reported, per run id: stopped, or not stopped and why."""
+
+    stopped: list[Any] = field(default_factory=list)
+    failed: dict[Any, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
 
 
 def epoch_ms_to_datetime(value: int | str | None) -> datetime | None:

@@ -97,6 +97,8 @@ class ScriptedRunSpec(BaseModel):
     # Wall-clock time (epoch seconds) the run reaches its last state and finishes: "the 02:00
     # run finished". Until then it walks its other states as `advance` says.
     finishes_at: float | None = None
+    # The raw state the run ends in when it is rerun (default: the vendor's success state).
+    rerun_outcome: str | None = None
 
     @field_validator("vendor")
     @classmethod

@@ -184,6 +184,7 @@ class EmulatorState:
             fields=spec.get("fields") or {},
             created_at=spec.get("created_at"),
             finishes_at=spec.get("finishes_at"),
+            rerun_outcome=spec.get("rerun_outcome"),
         )
 
     def reset(self) -> None:

@@ -41,6 +41,8 @@ class ScriptedTaskRun:
     fields: dict[str, Any] = field(default_factory=dict)
     # The task run's own log, as the vendor's log API serves it (DataWorks GetTaskInstanceLog).
     log: str | None = None
+    # How many times a rerun has run this task again.
+    reruns: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class TaskRunSnapshot:
     error_message: str | None
     fields: Mapping[str, Any]
     log: str | None = None
+    reruns: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class RunSnapshot:
     finishes_at: float | None  # the scripted finish time, when the script has one (exact)
     fields: Mapping[str, Any]
     task_runs: tuple[TaskRunSnapshot, ...]
+    reruns: int = 0  # how many times the run was rerun
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +91,7 @@ class RunSnapshot:
             "finished_at": self.finished_at,
             "finishes_at": self.finishes_at,
             "fields": dict(self.fields),
+            "reruns": self.reruns,
             "task_runs": [
                 {
                     "name": t.name,
@@ -98,6 +103,7 @@ class RunSnapshot:
                     "fields": dict(t.fields),
                     # The size only: a scripted log may be megabytes, the vendor API serves it.
                     "log_bytes": None if t.log is None else len(t.log.encode("utf-8")),
+                    "reruns": t.reruns,
                 }
                 for t in self.task_runs
             ],
@@ -120,7 +126,10 @@ class ScriptedRun:
     # step_seconds say: until then it walks its other states; from then on it is finished, and
     # that is its finish time. In the past: the run is already finished, at that time.
     finishes_at: float | None = None
+    # The raw state a rerun ends in (None: the service's own default, its success state).
+    rerun_outcome: str | None = None
     # Bookkeeping (not part of the script).
+    reruns: int = 0
     polls: int = 0
     created_monotonic: float = field(default_factory=time.monotonic)
     stopped_state: str | None = None
@@ -178,6 +187,7 @@ class ScriptedRun:
                     error_message=task.error_message if t_done else None,
                     fields=task.fields,
                     log=task.log,
+                    reruns=task.reruns,
                 )
             )
         return RunSnapshot(
@@ -194,6 +204,7 @@ class ScriptedRun:
             finishes_at=self.finishes_at,
             fields=self.fields,
             task_runs=tuple(tasks),
+            reruns=self.reruns,
         )
 
 
@@ -253,6 +264,7 @@ class RunStore:
         fields: Mapping[str, Any] | None = None,
         created_at: float | None = None,
         finishes_at: float | None = None,
+        rerun_outcome: str | None = None,
     ) -> ScriptedRun:
         """Create or replace the run (vendor, run_id); its script starts now."""
         run = ScriptedRun(
@@ -268,6 +280,7 @@ class RunStore:
             created_at=self._wall() if created_at is None else created_at,
             created_monotonic=self._monotonic(),
             finishes_at=finishes_at,
+            rerun_outcome=rerun_outcome,
         )
         with self._lock:
             self._runs[(vendor, run.run_id)] = run
@@ -346,6 +359,44 @@ class RunStore:
             if error_message is not None:
                 run.error_message = error_message
             run.finished_at = None
+            return run.snapshot(self._monotonic(), self._wall())
+
+    def rerun(
+        self,
+        vendor: str,
+        run_id: str,
+        states: Iterable[str],
+        task_scripts: Mapping[str, list[str]],
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        task_errors: Mapping[str, tuple[str | None, str | None]] | None = None,
+    ) -> RunSnapshot:
+        """Run a finished run again from now on (rerun APIs): its script becomes `states`.
+
+        The task runs named in `task_scripts` (by task id) walk their new script in lockstep with
+        the run, with `task_errors` once finished; every other task run keeps the state it is in.
+        """
+        with self._lock:
+            run = self.get(vendor, run_id)
+            snap = run.snapshot(self._monotonic(), self._wall())
+            for task, task_snap in zip(run.task_runs, snap.task_runs, strict=True):
+                script = task_scripts.get(task.task_id or "")
+                if script is None:
+                    task.states = [task_snap.state]
+                    continue
+                task.states = list(script)
+                task.error_code, task.error_message = (task_errors or {}).get(
+                    task.task_id or "", (None, None)
+                )
+                task.reruns += 1
+            run.states = list(states)
+            run.error_code, run.error_message = error_code, error_message
+            run.polls = 0
+            run.created_monotonic = self._monotonic()
+            run.stopped_state = run.stopped_task_state = run.stopped_step = None
+            run.finished_at = None
+            run.reruns += 1
             return run.snapshot(self._monotonic(), self._wall())
 
     def delete(self, vendor: str, run_id: str) -> None:

@@ -26,7 +26,12 @@ from airflow_provider_cloudflows.connections.credentials import (
     max_response_bytes,
     read_credentials,
 )
-from airflow_provider_cloudflows.errors import CloudflowsError, InvalidRequestError, ThrottledError
+from airflow_provider_cloudflows.errors import (
+    CloudflowsError,
+    InvalidRequestError,
+    ThrottledError,
+    VendorApiError,
+)
 from airflow_provider_cloudflows.hooks import operations
 from airflow_provider_cloudflows.hooks.deadline import time_left
 from airflow_provider_cloudflows.hooks.failures import is_loopback, mark_answered, transport_error
@@ -52,7 +57,7 @@ from airflow_provider_cloudflows.module_loading import import_class
 from airflow_provider_cloudflows.products import CONNECTION_TYPES, ConnectionType, Product
 from airflow_provider_cloudflows.protocols.base import WireProtocol
 from airflow_provider_cloudflows.protocols.request import ApiRequest, Operation, T
-from airflow_provider_cloudflows.runs import WorkflowRun
+from airflow_provider_cloudflows.runs import StopResult, WorkflowRun
 
 log = logging.getLogger(__name__)
 
@@ -402,6 +407,44 @@ class CloudflowsHook(BaseHook):
             max_bytes=max_bytes,
             fields=self.error_detail_fields,
         )
+
+    @property
+    def can_stop(self) -> bool:
+        """Whether the vendor has an API to stop a run (products.py declares it)."""
+        return bool(self.product and self.product.can_stop)
+
+    def stop_started(self, run_ids: list[Any], **params: Any) -> StopResult:
+        """Stop runs a task started; `params` are the JSON-safe ones its operator gives (`stop_params`)."""
+        raise NotImplementedError(f"{self.vendor} has no API to stop a run")
+
+    async def astop_started(self, run_ids: list[Any], **params: Any) -> StopResult:
+        raise NotImplementedError(f"{self.vendor} has no API to stop a run")
+
+    @staticmethod
+    def rerun_count(run: WorkflowRun) -> int:
+        """A count that grows with each rerun of the run (products that can rerun override it)."""
+        return 0
+
+    def wait_for(
+        self, check: Callable[[], T | None], *, what: str, action: str, poll_interval: float, timeout: float
+    ) -> T:
+        """Call `check` every `poll_interval` seconds until it returns a result (not None).
+
+        For the vendors' asynchronous operations (create, rerun) whose result the hook polls:
+        after `timeout` seconds the wait ends with a VendorApiError naming `what` was awaited.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            result = check()
+            if result is not None:
+                return result
+            if time.monotonic() >= deadline:
+                raise VendorApiError(
+                    f"{self.vendor} did not finish {what} within {timeout:.0f} s",
+                    vendor=self.vendor,
+                    action=action,
+                )
+            self.sleep(poll_interval)
 
     def preload(self) -> None:
         for module in self.lazy_modules:

@@ -3,16 +3,15 @@
 Reads go through `GetWorkflowInstance` (GET, `Id` in the query) and, for the task instances,
 every page of `ListTaskInstances` (POST form body); a failed task instance's log through
 `GetTaskInstanceLog` (GET, `Id` and `RunNumber`). Instances are started with the asynchronous
-`CreateWorkflowInstances` + `GetCreateWorkflowInstancesResult` pair and stopped with
-`StopWorkflowInstances`.
+`CreateWorkflowInstances` + `GetCreateWorkflowInstancesResult` pair, their failed task instances
+rerun with the asynchronous `RerunWorkflowInstances` + `GetRerunWorkflowInstancesResult` pair, and
+instances stopped with `StopWorkflowInstances`.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.alibaba_rpc import AlibabaRpc
 from airflow_provider_cloudflows.protocols.request import Operation
+from airflow_provider_cloudflows.runs import StopResult
 
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.models.dataworks import TaskInstance, WorkflowInstance
@@ -126,18 +126,6 @@ def _bad_biz_date(value: Any) -> InvalidRequestError:
         "'{{ ds }}', a datetime, or epoch milliseconds",
         vendor=DATAWORKS_VENDOR,
     )
-
-
-@dataclass(frozen=True)
-class StopResult:
-    """What StopWorkflowInstances reported, per instance id."""
-
-    stopped: list[int] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
 
 
 class DataWorksHook(CloudflowsHook):
@@ -424,19 +412,13 @@ class DataWorksHook(CloudflowsHook):
         }
         operation_id = self._create(form)
         self.log.info("DataWorks is creating workflow instances (operation %s)", operation_id)
-        deadline = time.monotonic() + create_timeout
-        while True:
-            ids = self._create_result(operation_id)
-            if ids is not None:
-                return ids
-            if time.monotonic() >= deadline:
-                raise VendorApiError(
-                    f"DataWorks did not finish creating workflow instances within {create_timeout:.0f} s "
-                    f"(operation {operation_id})",
-                    vendor=self.vendor,
-                    action="GetCreateWorkflowInstancesResult",
-                )
-            self.sleep(poll_interval)
+        return self.wait_for(
+            lambda: self._create_result(operation_id),
+            what=f"creating workflow instances (operation {operation_id})",
+            action="GetCreateWorkflowInstancesResult",
+            poll_interval=poll_interval,
+            timeout=create_timeout,
+        )
 
     def _create(self, form: dict[str, Any]) -> str:
         from airflow_provider_cloudflows.models.dataworks import CreateWorkflowInstancesResponse, parse
@@ -479,27 +461,24 @@ class DataWorksHook(CloudflowsHook):
             )
         return None
 
-    def stop_runs(self, instance_ids: Collection[int | str], comment: str | None = None) -> StopResult:
+    @sync_and_async
+    def stop_runs(
+        self, instance_ids: Collection[int | str], comment: str | None = None
+    ) -> Operation[StopResult]:
         """Stop workflow instances (StopWorkflowInstances); per-id failures are logged and returned.
 
         DataWorks reports stopped instances as `Failure` (it has no separate stopped state).
         """
+        from airflow_provider_cloudflows.models.dataworks import StopWorkflowInstancesResponse, parse
+
         ids = [parse_instance_id(i) for i in instance_ids]
         if not ids:
             return StopResult()
-        result = self._stop(ids, comment)
-        for instance_id, message in result.failed.items():
-            self.log.warning("DataWorks did not stop workflow instance %s: %s", instance_id, message)
-        return result
-
-    def _stop(self, ids: list[int], comment: str | None) -> StopResult:
-        from airflow_provider_cloudflows.models.dataworks import StopWorkflowInstancesResponse, parse
-
         action = "StopWorkflowInstances"
         # Stopping is safe to repeat (a second stop of a stopped instance changes nothing), so the
         # request keeps the default retry on 5xx: on_kill should not give up on a passing fault.
-        payload = self.call(
-            self.request(action, form={"Ids": ids, "Comment": comment}, run_id=",".join(map(str, ids)))
+        payload = yield self.request(
+            action, form={"Ids": ids, "Comment": comment}, run_id=",".join(map(str, ids))
         )
         info = parse(StopWorkflowInstancesResponse, payload, action=action).SuccessInfo
         stopped: list[int] = []
@@ -512,7 +491,106 @@ class DataWorksHook(CloudflowsHook):
                 stopped.append(instance_id)
             else:
                 failed[instance_id] = outcome.Message or "DataWorks gave no reason"
+        for instance_id, message in failed.items():
+            self.log.warning("DataWorks did not stop workflow instance %s: %s", instance_id, message)
         return StopResult(stopped=stopped, failed=failed)
+
+    @sync_and_async
+    def stop_started(
+        self, run_ids: Collection[int | str], comment: str | None = None
+    ) -> Operation[StopResult]:
+        """What the trigger and the operators call to stop the instances a task created."""
+        return (yield from self.stop_runs.operation(self, run_ids, comment))
+
+    # -- rerunning failed task instances ------------------------------------------------------
+
+    def rerun_failed(
+        self,
+        *,
+        project_id: int | str,
+        workflow_id: int | str,
+        instance_ids: Collection[int | str],
+        instance_type: str = "ManualWorkflow",
+        env_type: str | None = None,
+        task_instance_statuses: Collection[str] = ("Failure",),
+        rerun_downstream: bool = True,
+        task_ids: Collection[int | str] | None = None,
+        poll_interval: float = 2.0,
+        rerun_timeout: float = 600.0,
+    ) -> None:
+        """Rerun the failed task instances of workflow instances (RerunWorkflowInstances), then
+        poll GetRerunWorkflowInstancesResult until DataWorks reports the rerun done.
+
+        `Ids` is always sent: without it the request matches every instance of the workflow.
+        `task_instance_statuses` picks the task instances to rerun (by default the failed ones),
+        `rerun_downstream` also reruns what depends on them, `task_ids` (task ids of the workflow,
+        not task instance ids) narrows the choice. Not retried once it may have reached DataWorks.
+        """
+        ids = [parse_instance_id(i) for i in instance_ids]
+        if not ids:
+            raise InvalidRequestError("no workflow instance ids to rerun", vendor=self.vendor)
+        task_filter: dict[str, Any] = {
+            "TaskInstanceStatuses": list(task_instance_statuses),
+            "RerunDownstreamEnabled": bool(rerun_downstream),
+        }
+        if task_ids:
+            task_filter["TaskIds"] = [parse_instance_id(t, "task id") for t in task_ids]
+        form = {
+            "ProjectId": parse_instance_id(project_id, "project id"),
+            "WorkflowId": parse_instance_id(workflow_id, "workflow id"),
+            "Type": instance_type,
+            "EnvType": env_type,
+            "Ids": ids,
+            "Filter": task_filter,
+        }
+        operation_id = self._rerun(form, ids)
+        self.log.info("DataWorks is rerunning workflow instances %s (operation %s)", ids, operation_id)
+        self.wait_for(
+            lambda: self._rerun_result(operation_id),
+            what=f"rerunning workflow instances {ids} (operation {operation_id})",
+            action="GetRerunWorkflowInstancesResult",
+            poll_interval=poll_interval,
+            timeout=rerun_timeout,
+        )
+
+    def _rerun(self, form: dict[str, Any], ids: list[int]) -> str:
+        from airflow_provider_cloudflows.models.dataworks import RerunWorkflowInstancesResponse, parse
+
+        action = "RerunWorkflowInstances"
+        run_id = ",".join(map(str, ids))
+        payload = self.call(self.request(action, form=form, idempotent=False, run_id=run_id))
+        return parse(RerunWorkflowInstancesResponse, payload, action=action, run_id=run_id).OperationId
+
+    def _rerun_result(self, operation_id: str) -> bool | None:
+        """True once the rerun is done, None while DataWorks has not run it yet; raises on Failure."""
+        from airflow_provider_cloudflows.models.dataworks import (
+            GetRerunWorkflowInstancesResultResponse,
+            parse,
+        )
+
+        action = "GetRerunWorkflowInstancesResult"
+        payload = self.call(self.request(action, query={"OperationId": operation_id}))
+        response = parse(GetRerunWorkflowInstancesResultResponse, payload, action=action)
+        status = response.Result.Status
+        if status == "Success":
+            return True
+        if status == "Failure":
+            raise VendorApiError(
+                "DataWorks could not rerun the workflow instances: "
+                + (response.Result.FailureMessage or "no reason given"),
+                vendor=self.vendor,
+                action=action,
+                code="RerunFailure",
+                request_id=response.RequestId,
+            )
+        if status != "NotRun":
+            self.log.warning("Unexpected rerun status %r for operation %s; polling on", status, operation_id)
+        return None
+
+    @staticmethod
+    def rerun_count(run: WorkflowRun) -> int:
+        """How often the instance's task instances have run in all (RunNumber grows with each rerun)."""
+        return sum(int(t.detail.get("RunNumber") or 1) for t in run.task_runs)
 
     # -- console ------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Tencent Cloud WeData (API 3.0, version 2025-08-06): workflow runs of the workflow-scheduling model.
 
 Read a run with GetTriggerWorkflowRun (the run and all its task runs in one call), start one with
-CreateTriggerWorkflowRun, stop runs with KillTriggerWorkflowRuns, list runs page by page with
+CreateTriggerWorkflowRun, stop runs with KillTriggerWorkflowRuns, rerun a run's failed tasks with
+RerunTriggerWorkflowRunAsync (observed with GetOpsAsyncJob), list runs page by page with
 ListTriggerWorkflowRuns. Signing and errors come from the API 3.0 protocol, retries from the core.
 """
 
@@ -13,7 +14,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from airflow_provider_cloudflows.errors import InvalidRequestError, InvalidResponseError, NotFoundError
+from airflow_provider_cloudflows.errors import (
+    InvalidRequestError,
+    InvalidResponseError,
+    NotFoundError,
+    VendorApiError,
+)
 from airflow_provider_cloudflows.hooks.base import CloudflowsHook
 from airflow_provider_cloudflows.hooks.operations import (
     Page,
@@ -25,6 +31,7 @@ from airflow_provider_cloudflows.hooks.paging import PageGuard
 from airflow_provider_cloudflows.products import PRODUCTS
 from airflow_provider_cloudflows.protocols.request import Operation
 from airflow_provider_cloudflows.protocols.tencent_api3 import TencentApi3
+from airflow_provider_cloudflows.runs import StopResult
 
 if TYPE_CHECKING:
     from airflow_provider_cloudflows.models.wedata import ExecutionActionBrief, TriggerWorkflowRunBrief
@@ -123,9 +130,7 @@ class WeDataHook(CloudflowsHook):
             "WorkflowId": _require("workflow_id", workflow_id, action),
         }
         if params:
-            body["AdvancedParams"] = [
-                {"ParamKey": str(k), "ParamValue": _param_value(v)} for k, v in params.items()
-            ]
+            body["AdvancedParams"] = _advanced_params(params)
         if task_ids:
             body["TaskIds"] = [str(t) for t in task_ids]
         if scheduling_resource_group_id:
@@ -135,19 +140,17 @@ class WeDataHook(CloudflowsHook):
         # Not idempotent: a retried start could launch a second run.
         payload = self.call(self.request(action, body, idempotent=False))
         response = parse(CreateTriggerWorkflowRunResponse, payload, action=action)
-        execution_id = response.Data.WorkflowExecutionId if response.Data else None
-        if not execution_id:
-            raise InvalidResponseError(
-                f"{action} answered without Data.WorkflowExecutionId for workflow {workflow_id}",
-                vendor=self.vendor,
-                action=action,
-                request_id=response.RequestId,
-            )
-        return execution_id
+        return self._answered(
+            response.Data.WorkflowExecutionId if response.Data else None,
+            response.RequestId,
+            action,
+            f"Data.WorkflowExecutionId for workflow {workflow_id}",
+        )
 
+    @sync_and_async
     def stop_runs(
         self, project_id: str | int, workflow_id: str, execution_ids: Iterable[str]
-    ) -> list[ExecutionActionBrief]:
+    ) -> Operation[list[ExecutionActionBrief]]:
         """Stop runs of one workflow (KillTriggerWorkflowRuns); per run, `OpStatus` says if it worked.
 
         The state a killed run ends in is not documented; it is reported as FAILED in practice
@@ -164,8 +167,115 @@ class WeDataHook(CloudflowsHook):
             "WorkflowId": _require("workflow_id", workflow_id, action),
             "WorkflowExecutionIdList": [str(e) for e in execution_ids],
         }
-        payload = self.call(self.request(action, body, run_id=",".join(body["WorkflowExecutionIdList"])))
+        # Safe to repeat (killing a killed run changes nothing), so the default retries apply.
+        payload = yield self.request(action, body, run_id=",".join(body["WorkflowExecutionIdList"]))
         return parse(KillTriggerWorkflowRunsResponse, payload, action=action).Data or []
+
+    @sync_and_async
+    def stop_started(
+        self, run_ids: Iterable[str], project_id: str | int | None = None, workflow_id: str | None = None
+    ) -> Operation[StopResult]:
+        """What the trigger and the operators call to stop the runs a task started."""
+        ids = [str(i) for i in run_ids]
+        briefs = yield from self.stop_runs.operation(self, project_id, workflow_id, ids)
+        failed = {
+            b.ItemId or ids[0]: b.ErrorMessage or "WeData gave no reason"
+            for b in briefs
+            if b.OpStatus is False
+        }
+        for execution_id, message in failed.items():
+            self.log.warning("WeData did not stop workflow run %s: %s", execution_id, message)
+        # A run WeData does not report on was asked to stop and did not refuse.
+        return StopResult(stopped=[i for i in ids if i not in failed], failed=failed)
+
+    # -- rerun ----------------------------------------------------------------------------------
+
+    def rerun_failed(
+        self,
+        project_id: str | int,
+        workflow_id: str,
+        execution_id: str,
+        *,
+        task_ids: Sequence[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        poll_interval: float = 2.0,
+        rerun_timeout: float = 600.0,
+    ) -> str:
+        """Rerun tasks of a finished run (RerunTriggerWorkflowRunAsync) and wait for WeData to accept it.
+
+        With `task_ids` (or `params`) the rerun is an advanced run (ExecuteType 2) of only those
+        tasks; without, a normal run of every task (ExecuteType 1). The request answers an AsyncId;
+        GetOpsAsyncJob is polled until it reports SUCCESS (UNCONFIRMED: the API reference names
+        GetOpsAsyncJob for the *Async operations of task instances; the emulator does the same for
+        this one). The run keeps its execution id. Returns the AsyncId. Not retried once it may
+        have reached WeData.
+        """
+        from airflow_provider_cloudflows.models.wedata import RerunTriggerWorkflowRunAsyncResponse, parse
+
+        action = "RerunTriggerWorkflowRunAsync"
+        body: dict[str, Any] = {
+            "ProjectId": _require("project_id", project_id, action),
+            "WorkflowId": _require("workflow_id", workflow_id, action),
+            "WorkflowExecutionId": _require("execution_id", execution_id, action),
+            "ExecuteType": "2" if task_ids or params else "1",
+        }
+        if task_ids:
+            body["TaskIds"] = [str(t) for t in task_ids]
+        if params:
+            body["AdvancedParams"] = _advanced_params(params)
+        payload = self.call(self.request(action, body, idempotent=False, run_id=execution_id))
+        response = parse(RerunTriggerWorkflowRunAsyncResponse, payload, action=action, run_id=execution_id)
+        async_id = self._answered(
+            response.Data.AsyncId if response.Data else None,
+            response.RequestId,
+            action,
+            f"Data.AsyncId for workflow run {execution_id}",
+        )
+        self.log.info("WeData is rerunning workflow run %s (async operation %s)", execution_id, async_id)
+        self.wait_for(
+            lambda: self._async_job_done(project_id, async_id),
+            what=f"rerunning workflow run {execution_id} (async operation {async_id})",
+            action="GetOpsAsyncJob",
+            poll_interval=poll_interval,
+            timeout=rerun_timeout,
+        )
+        return async_id
+
+    def _async_job_done(self, project_id: str | int, async_id: str) -> bool | None:
+        """True once the async operation succeeded, None while it runs; raises if it failed."""
+        from airflow_provider_cloudflows.models.wedata import GetOpsAsyncJobResponse, parse
+
+        action = "GetOpsAsyncJob"
+        body = {"ProjectId": _require("project_id", project_id, action), "AsyncId": async_id}
+        response = parse(GetOpsAsyncJobResponse, self.call(self.request(action, body)), action=action)
+        status = response.Data.Status if response.Data else None
+        if status == "SUCCESS":
+            return True
+        if status in ("FAIL", "PART_SUCCESS"):
+            raise VendorApiError(
+                f"WeData async operation {async_id} ended {status}: "
+                + ((response.Data.ErrorDesc if response.Data else None) or "no reason given"),
+                vendor=self.vendor,
+                action=action,
+                code=status,
+                request_id=response.RequestId,
+            )
+        if status not in ("INIT", "RUNNING"):
+            self.log.warning("Unexpected status %r of async operation %s; polling on", status, async_id)
+        return None
+
+    @staticmethod
+    def rerun_count(run: WorkflowRun) -> int:
+        """How often the run has been rerun (TriggerWorkflowRun.RerunTimes)."""
+        return int(run.detail.get("TriggerWorkflowRun", {}).get("RerunTimes") or 0)
+
+    def _answered(self, value: str | None, request_id: str | None, action: str, what: str) -> str:
+        """The id a starting request answers; an answer without it is a vendor error, not a start."""
+        if not value:
+            raise InvalidResponseError(
+                f"{action} answered without {what}", vendor=self.vendor, action=action, request_id=request_id
+            )
+        return value
 
     # -- list -----------------------------------------------------------------------------------
 
@@ -305,6 +415,10 @@ def _utc(value: datetime | str | None, name: str) -> datetime | None:
 
 def _schedule_time_text(value: datetime) -> str:
     return value.astimezone(CHINA_TZ).strftime(SCHEDULE_TIME_FORMAT)
+
+
+def _advanced_params(params: Mapping[str, Any]) -> list[dict[str, str]]:
+    return [{"ParamKey": str(k), "ParamValue": _param_value(v)} for k, v in params.items()]
 
 
 def _param_value(value: Any) -> str:

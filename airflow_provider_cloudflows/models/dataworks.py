@@ -184,6 +184,23 @@ class StopWorkflowInstancesResponse(_Model):
     SuccessInfo: dict[str, OperationOutcome] = Field(default_factory=dict)
 
 
+class RerunWorkflowInstancesResponse(_Model):
+    RequestId: str | None = None
+    OperationId: str
+
+
+class RerunWorkflowInstancesResult(_Model):
+    """Status: NotRun (not done yet) | Success | Failure (with FailureMessage)."""
+
+    Status: str | None = None
+    FailureMessage: str | None = None
+
+
+class GetRerunWorkflowInstancesResultResponse(_Model):
+    RequestId: str | None = None
+    Result: RerunWorkflowInstancesResult
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

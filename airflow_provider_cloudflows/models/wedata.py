@@ -210,6 +210,36 @@ class KillTriggerWorkflowRunsResponse(_WeDataModel):
     RequestId: str | None = None
 
 
+class OpsAsyncResponse(_WeDataModel):
+    AsyncId: str | None = None
+
+
+class RerunTriggerWorkflowRunAsyncResponse(_WeDataModel):
+    Data: OpsAsyncResponse | None = None
+    RequestId: str | None = None
+
+
+class OpsAsyncJobDetail(_WeDataModel):
+    """`Data` of GetOpsAsyncJob. Status: INIT, RUNNING, SUCCESS, FAIL, PART_SUCCESS."""
+
+    ProjectId: str | None = None
+    AsyncId: str | None = None
+    AsyncType: str | None = None
+    Status: str | None = None
+    ErrorDesc: str | None = None
+    TotalSubProcessCount: int | None = None
+    FinishedSubProcessCount: int | None = None
+    SuccessSubProcessCount: int | None = None
+    CreateUserUin: str | None = None
+    CreateTime: str | None = None
+    UpdateTime: str | None = None
+
+
+class GetOpsAsyncJobResponse(_WeDataModel):
+    Data: OpsAsyncJobDetail | None = None
+    RequestId: str | None = None
+
+
 class ListTriggerWorkflowRunsResponse(_WeDataModel):
     Data: TriggerWorkflowRunResult | None = None
     RequestId: str | None = None

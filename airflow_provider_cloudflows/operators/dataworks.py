@@ -9,7 +9,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
+from airflow_provider_cloudflows.operators.base import (
+    GetWorkflowRunOperator,
+    RerunWorkflowRunOperator,
+    StartWorkflowRunOperator,
+)
 from airflow_provider_cloudflows.targets.dataworks import DataWorksProduct, DataWorksWorkflowInstanceTarget
 from airflow_provider_cloudflows.xcom import INSTANCE_IDS_XCOM_KEY, RUN_ID_XCOM_KEY, push_console_url
 
@@ -53,7 +57,38 @@ class DataWorksGetWorkflowInstanceOperator(DataWorksWorkflowInstanceTarget, GetW
         super().__init__(with_task_runs=with_task_runs, **kwargs)
 
 
-class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRunOperator):
+class DataWorksRunControl:
+    """Stopping and rerunning DataWorks workflow instances: what the create and rerun operators share."""
+
+    rerun_action = "RerunWorkflowInstances"
+    rerun_downstream: bool = True
+    rerun_task_ids: list[int | str] | None = None
+    rerun_timeout: float = 600.0
+    task_id: str
+    poll_interval: float
+
+    def stop_params(self) -> dict[str, Any]:
+        return {"comment": f"stopped by Airflow task {self.task_id}"}
+
+    def rerun(self, context: Context, run: WorkflowRun) -> None:
+        """RerunWorkflowInstances of this one instance, its failed task instances (and downstream)."""
+        instance = run.detail
+        self.hook.rerun_failed(  # type: ignore[attr-defined]
+            project_id=instance.get("ProjectId"),
+            workflow_id=instance.get("WorkflowId"),
+            instance_ids=[run.run_id],
+            instance_type=instance.get("Type") or "ManualWorkflow",
+            env_type=instance.get("EnvType"),
+            rerun_downstream=self.rerun_downstream,
+            task_ids=self.rerun_task_ids,
+            poll_interval=min(self.poll_interval, 5.0),
+            rerun_timeout=self.rerun_timeout,
+        )
+
+
+class DataWorksCreateWorkflowInstancesOperator(
+    DataWorksRunControl, DataWorksProduct, StartWorkflowRunOperator
+):
     """Create DataWorks workflow instances (CreateWorkflowInstances) and optionally wait for all of them.
 
     DataWorks creates a list of instances (one for a ManualWorkflow; one per business date for a
@@ -62,7 +97,10 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
     `wait_for_completion`, the operator waits for every instance in turn (in the triggerer when
     `deferrable`) and fails on the first one that fails, naming its failed task instances; the
     last instance read is pushed under `run` and its task instances under `task_runs`.
-    `on_kill` stops the instances it created.
+    Killing the task stops the instances it created (`cancel_on_kill`, also while deferred);
+    `cancel_on_timeout` stops them when the wait times out; with `repair_on_retry` a retry reruns
+    the failed task instances of the instances an earlier try created (RerunWorkflowInstances;
+    DataWorks reruns only `ManualWorkflow` instances this way) instead of creating new ones.
 
     :param project_id: DataWorks workspace (project) id (templated).
     :param workflow_id: the workflow id; 1 for scheduled tasks (templated).
@@ -75,7 +113,8 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
     :param create_timeout: seconds to wait for DataWorks to finish creating the instances.
 
     See StartWorkflowRunOperator for `wait_for_completion`, `deferrable`, `poll_interval`,
-    `timeout`, `success_states` and `failure_states`.
+    `timeout`, `success_states`, `failure_states`, `cancel_on_kill`, `cancel_on_timeout` and
+    `repair_on_retry`.
     """
 
     template_fields: Sequence[str] = (
@@ -215,15 +254,13 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
                 day += timedelta(days=1)
         return days
 
-    def stop(self, run_id: Any) -> None:
-        ids = run_id if isinstance(run_id, list | tuple) else [run_id]
-        result = self.hook.stop_runs(ids, comment=f"stopped by Airflow task {self.task_id}")
-        if result.stopped:
-            self.log.info("Stopped DataWorks workflow instances %s", result.stopped)
+    def started_runs(self) -> list[str | int]:
+        return list(self.started_instance_ids)
 
-    def on_kill(self) -> None:
-        if self.started_instance_ids:
-            self.stop(self.started_instance_ids)
+    def remaining_runs(self, run_id: str | int) -> list[str | int]:
+        """This instance and those after it: the ones not yet waited out (earlier ones succeeded)."""
+        ids = [int(i) for i in self.started_instance_ids]
+        return list(ids[ids.index(int(run_id)) :]) if int(run_id) in ids else [run_id]
 
     # -- waiting --------------------------------------------------------------------------------
 
@@ -270,6 +307,57 @@ class DataWorksCreateWorkflowInstancesOperator(DataWorksProduct, StartWorkflowRu
         if index + 1 < len(ids):
             self._defer_for(ids, index + 1, deadline if deadline is not None else time.time() + self.timeout)
         return ids
+
+
+class DataWorksRerunWorkflowInstanceOperator(DataWorksRunControl, DataWorksProduct, RerunWorkflowRunOperator):
+    """Rerun the failed task instances of a DataWorks workflow instance and, by default, wait for it.
+
+    RerunWorkflowInstances with the instance's id, its failed task instances
+    (`TaskInstanceStatuses` Failure) and, with `rerun_downstream`, the task instances downstream
+    of them; GetRerunWorkflowInstancesResult until DataWorks reports the rerun done; then the
+    instance is followed like a created one (in the triggerer when `deferrable`). DataWorks reruns
+    `ManualWorkflow` instances this way (the API's only documented Type).
+
+    :param instance_id: the workflow instance (templated); its project, workflow and type are read
+        from DataWorks.
+    :param rerun_downstream: also rerun what depends on the failed task instances (default True;
+        their downstream never ran).
+    :param task_ids: rerun only task instances of these tasks of the workflow (task ids, templated).
+    :param rerun_timeout: seconds to wait for DataWorks to accept the rerun.
+    :param alibabacloud_conn_id: the `alibabacloud` connection.
+
+    The instance id is the return value and XCom `run_id`; the finished instance goes under `run`,
+    its task instances under `task_runs`. See StartWorkflowRunOperator for `wait_for_completion`,
+    `deferrable`, `poll_interval`, `timeout`, `success_states`, `failure_states`,
+    `cancel_on_kill` (default on) and `cancel_on_timeout`.
+    """
+
+    template_fields: Sequence[str] = (
+        *StartWorkflowRunOperator.template_fields,
+        "instance_id",
+        "rerun_task_ids",
+    )
+
+    def __init__(
+        self,
+        *,
+        instance_id: int | str,
+        rerun_downstream: bool = True,
+        task_ids: list[int | str] | None = None,
+        rerun_timeout: float = 600.0,
+        alibabacloud_conn_id: str = "alibabacloud_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=alibabacloud_conn_id, **kwargs)
+        self.instance_id = instance_id
+        self.rerun_downstream = rerun_downstream
+        self.rerun_task_ids = list(task_ids) if task_ids else None
+        self.rerun_timeout = rerun_timeout
+
+    def run_to_rerun(self) -> int:
+        from airflow_provider_cloudflows.hooks.dataworks import parse_instance_id
+
+        return parse_instance_id(self.instance_id)
 
 
 def _default_name(context: Context) -> str:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from airflow_provider_cloudflows.operators.base import GetWorkflowRunOperator, StartWorkflowRunOperator
+from airflow_provider_cloudflows.operators.base import (
+    GetWorkflowRunOperator,
+    RerunWorkflowRunOperator,
+    StartWorkflowRunOperator,
+)
+from airflow_provider_cloudflows.runs import RunState
 from airflow_provider_cloudflows.targets.wedata import (
     TASK_INSTANCE_TEMPLATE_FIELDS,
     WeDataProduct,
@@ -46,7 +51,41 @@ class WeDataGetWorkflowRunOperator(WeDataWorkflowRunTarget, GetWorkflowRunOperat
     )
 
 
-class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
+class WeDataRunControl:
+    """Stopping and rerunning WeData workflow runs: what the start and rerun operators share."""
+
+    rerun_action = "RerunTriggerWorkflowRunAsync"
+    rerun_task_ids: list[str] | None = None
+    rerun_timeout: float = 600.0
+    project_id: str | int
+    workflow_id: str | None
+    poll_interval: float
+
+    @property
+    def wedata_hook(self) -> WeDataHook:
+        return cast("WeDataHook", self.hook)  # type: ignore[attr-defined]
+
+    def stop_params(self) -> dict[str, Any]:
+        return {"project_id": str(self.project_id), "workflow_id": self.workflow_id}
+
+    def rerun(self, context: Context, run: WorkflowRun) -> None:
+        """RerunTriggerWorkflowRunAsync of the tasks that did not succeed (failed, or never ran)."""
+        task_ids = self.rerun_task_ids or [
+            t.detail["TaskId"]
+            for t in run.task_runs
+            if t.state is not RunState.SUCCEEDED and t.detail.get("TaskId")
+        ]
+        self.wedata_hook.rerun_failed(
+            self.project_id,
+            run.workflow_id or str(self.workflow_id),
+            run.run_id,
+            task_ids=task_ids or None,
+            poll_interval=min(self.poll_interval, 5.0),
+            rerun_timeout=self.rerun_timeout,
+        )
+
+
+class WeDataStartWorkflowRunOperator(WeDataRunControl, WeDataProduct, StartWorkflowRunOperator):
     """Start a run of a WeData workflow (CreateTriggerWorkflowRun) and, by default, wait for it.
 
     :param project_id: the WeData project id (templated).
@@ -87,10 +126,6 @@ class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
         self.workflow_params = dict(workflow_params) if workflow_params else None
         self.task_ids = list(task_ids) if task_ids else None
 
-    @property
-    def wedata_hook(self) -> WeDataHook:
-        return cast("WeDataHook", self.hook)
-
     def start(self, context: Context) -> str:
         from airflow_provider_cloudflows.lineage import parent_run_ids, with_parent_run_ids
 
@@ -115,17 +150,57 @@ class WeDataStartWorkflowRunOperator(WeDataProduct, StartWorkflowRunOperator):
                 return [self.wedata_hook.get_run(run.run_id, project_id=str(self.project_id))]
         return []
 
-    def stop(self, run_id: str | int) -> None:
-        results = self.wedata_hook.stop_runs(self.project_id, self.workflow_id, [str(run_id)])
-        for result in results:
-            if result.OpStatus is False:
-                self.log.warning(
-                    "WeData did not stop workflow run %s: %s", result.ItemId or run_id, result.ErrorMessage
-                )
-            else:
-                self.log.info("Stopped WeData workflow run %s", result.ItemId or run_id)
-        if not results:
-            self.log.info("Asked WeData to stop workflow run %s", run_id)
+
+class WeDataRerunWorkflowRunOperator(WeDataRunControl, WeDataProduct, RerunWorkflowRunOperator):
+    """Rerun the failed tasks of a finished WeData workflow run and, by default, wait for it again.
+
+    RerunTriggerWorkflowRunAsync as an advanced run (ExecuteType 2) of the tasks that did not
+    succeed - the failed ones and those that never ran because of them - or of `task_ids`; then
+    GetOpsAsyncJob until WeData reports the rerun accepted; then the run (same execution id) is
+    followed like a started one (in the triggerer when `deferrable`).
+
+    :param execution_id: the WorkflowExecutionId (templated).
+    :param project_id: the WeData project id (templated).
+    :param task_ids: rerun these tasks (TaskIds of the workflow) instead (templated).
+    :param rerun_timeout: seconds to wait for WeData to accept the rerun.
+    :param tencentcloud_conn_id: the `tencentcloud` connection.
+
+    The execution id is the return value and XCom `run_id`. See StartWorkflowRunOperator for
+    `wait_for_completion`, `deferrable`, `poll_interval`, `timeout`, `success_states`,
+    `failure_states`, `cancel_on_kill` (default on: KillTriggerWorkflowRuns) and `cancel_on_timeout`.
+    """
+
+    template_fields: Sequence[str] = (
+        "execution_id",
+        "project_id",
+        "rerun_task_ids",
+        "tencentcloud_conn_id",
+        "region",
+    )
+
+    def __init__(
+        self,
+        *,
+        execution_id: str,
+        project_id: str | int,
+        task_ids: Sequence[str] | None = None,
+        rerun_timeout: float = 600.0,
+        tencentcloud_conn_id: str = "tencentcloud_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=tencentcloud_conn_id, **kwargs)
+        self.execution_id = execution_id
+        self.project_id = project_id
+        self.workflow_id = None
+        self.rerun_task_ids = list(task_ids) if task_ids else None
+        self.rerun_timeout = rerun_timeout
+
+    def run_to_rerun(self) -> str:
+        return str(self.execution_id)
+
+    def follow(self, run: WorkflowRun) -> None:
+        # KillTriggerWorkflowRuns names the workflow: the run says which one it belongs to.
+        self.workflow_id = run.workflow_id
 
 
 class WeDataGetTaskInstanceOperator(WeDataTaskInstanceTarget, GetWorkflowRunOperator):

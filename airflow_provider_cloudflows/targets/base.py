@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_cloudflows.module_loading import LazyHookClass
+from airflow_provider_cloudflows.products import Product
 from airflow_provider_cloudflows.xcom import RUN_ID_XCOM_KEY, push_run
 
 if TYPE_CHECKING:
@@ -145,6 +146,8 @@ class ProductTask(metaclass=type(BaseOperator)):
     # only when a task runs keeps the hook module and its signer out of DAG parsing.
     hook_class_path: ClassVar[str]
     hook_class = LazyHookClass()
+    # The product as products.py declares it: its name and what its API can do (stop, rerun).
+    cloud_product: ClassVar[Product]
     run_noun: ClassVar[str] = "run"
     conn_id: str
     region: str | None

@@ -20,6 +20,7 @@ class CloudInfiniteProduct(TencentCloudTask):
     `bucket` is BucketName-APPID; None means the connection's `bucket` extra.
     """
 
+    cloud_product = PRODUCTS["cloud_infinite"]
     hook_class_path = PRODUCTS["cloud_infinite"].hook
     run_noun = "workflow execution"
     operator_extra_links = (CloudInfiniteWorkflowExecutionLink(),)

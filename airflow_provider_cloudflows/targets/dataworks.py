@@ -21,6 +21,7 @@ FINISHED_STATES = ("Failure", "Success")
 class DataWorksProduct(AlibabaCloudTask):
     """What every DataWorks sensor and operator shares."""
 
+    cloud_product = PRODUCTS["dataworks"]
     hook_class_path = PRODUCTS["dataworks"].hook
     run_noun = "workflow instance"
     operator_extra_links = (DataWorksWorkflowInstanceLink(),)

@@ -20,6 +20,7 @@ LISTED_DAYS = 90
 class IceProduct(AlibabaCloudTask):
     """What every ICE sensor and operator shares."""
 
+    cloud_product = PRODUCTS["ice"]
     hook_class_path = PRODUCTS["ice"].hook
     run_noun = "workflow task"
     operator_extra_links = (IceWorkflowTaskLink(),)

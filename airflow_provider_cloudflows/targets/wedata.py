@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 class WeDataProduct(TencentCloudTask):
     """What every WeData sensor and operator shares: a run belongs to a project, and reading it names both."""
 
+    cloud_product = PRODUCTS["wedata"]
     hook_class_path = PRODUCTS["wedata"].hook
     run_noun = "workflow run"
     operator_extra_links = (WeDataWorkflowRunLink(),)

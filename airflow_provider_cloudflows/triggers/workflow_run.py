@@ -30,6 +30,9 @@ _shared_hooks: weakref.WeakKeyDictionary[
 
 
 POLL_FLOOR_SECONDS = 1.0
+# How long on_kill may spend stopping the run (Airflow's own bound, [triggerer] on_kill_timeout, is
+# 30 s by default): the stop request and its retries end by then.
+STOP_SECONDS = 20.0
 
 
 def _build_hook(hook_class_path: str, conn_id: str, hook_params: dict[str, Any]) -> Any:
@@ -76,6 +79,13 @@ class WorkflowRunTrigger(BaseTrigger):
     and the loop keeps polling; only errors that retrying cannot fix end the wait early.
 
     Exactly one event is yielded: status "success", "failure", "timeout" or "error".
+
+    `stop` is set only for a run the deferring task started itself (start and rerun operators,
+    `cancel_on_kill`): `{"run_ids": [...], "params": {...}}`, what the hook's `stop_started` needs.
+    When a user marks the deferred task failed or success, or clears it, Airflow (3.3+) calls
+    `on_kill` and the run is stopped. Airflow does not call it on a triggerer restart, on a move
+    to another triggerer, or on a timeout, so none of those stops anything; a run a sensor only
+    waits on has no `stop` and is never stopped.
     """
 
     def __init__(
@@ -92,6 +102,7 @@ class WorkflowRunTrigger(BaseTrigger):
         failure_states: list[str] | None = None,
         fail_on_pause: bool = False,
         run_noun: str = "run",
+        stop: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.hook_class_path = hook_class_path
@@ -105,6 +116,9 @@ class WorkflowRunTrigger(BaseTrigger):
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.fail_on_pause = fail_on_pause
         self.run_noun = run_noun
+        self.stop = (
+            {"run_ids": list(stop["run_ids"]), "params": dict(stop.get("params") or {})} if stop else None
+        )
 
     @classmethod
     def for_task(
@@ -115,6 +129,7 @@ class WorkflowRunTrigger(BaseTrigger):
         poll_interval: float,
         deadline: float | None,
         fail_on_pause: bool = False,
+        stop: dict[str, Any] | None = None,
     ) -> WorkflowRunTrigger:
         """The trigger a sensor or operator defers to: everything else comes from the task."""
         return cls(
@@ -129,6 +144,7 @@ class WorkflowRunTrigger(BaseTrigger):
             failure_states=task.failure_states,
             fail_on_pause=fail_on_pause,
             run_noun=task.run_noun,
+            stop=stop,
         )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -146,6 +162,7 @@ class WorkflowRunTrigger(BaseTrigger):
                 "failure_states": self.failure_states,
                 "fail_on_pause": self.fail_on_pause,
                 "run_noun": self.run_noun,
+                "stop": self.stop,
             },
         )
 
@@ -210,3 +227,24 @@ class WorkflowRunTrigger(BaseTrigger):
                 )
             )
         return None
+
+    async def on_kill(self) -> None:
+        """Stop the run when a user ended the deferred task, if the task started it (see `stop`)."""
+        if not self.stop:
+            return
+        run_ids = self.stop["run_ids"]
+        try:
+            hook = await self._shared_hook()
+            with attempt_deadline(STOP_SECONDS):
+                result = await hook.astop_started(run_ids, **self.stop["params"])
+        except (CloudflowsError, NotImplementedError) as err:
+            self.log.warning("Could not stop %s %s: %s", self.run_noun, ", ".join(map(str, run_ids)), err)
+            return
+        if result.stopped:
+            self.log.info(
+                "The task was ended by a user: stopped %s %s",
+                self.run_noun,
+                ", ".join(map(str, result.stopped)),
+            )
+        for run_id, message in result.failed.items():
+            self.log.warning("%s %s was not stopped: %s", self.run_noun, run_id, message)

@@ -220,3 +220,45 @@ def test_sdk_and_hook_read_the_same_task_instance_log(emulator):
             dw_models.GetTaskInstanceLogRequest(id=task_instance_id, run_number=2)
         )
     assert refused.value.code == "Invalid.TaskInstance.RunNumber"
+
+
+def test_sdk_reruns_the_failed_task_instances_and_reads_the_result(emulator):
+    sdk = client(emulator)
+    request = dw_models.RerunWorkflowInstancesRequest(
+        project_id=10001,
+        workflow_id=20001,
+        type="ManualWorkflow",
+        ids=[INSTANCE_ID],
+        filter=dw_models.RerunWorkflowInstancesRequestFilter(
+            task_instance_statuses=["Failure"], rerun_downstream_enabled=True
+        ),
+    )
+    operation_id = sdk.rerun_workflow_instances(request).body.operation_id
+    result_request = dw_models.GetRerunWorkflowInstancesResultRequest(operation_id=operation_id)
+    statuses = [sdk.get_rerun_workflow_instances_result(result_request).body.result.status for _ in range(2)]
+    assert statuses == ["NotRun", "Success"]
+    hook = DataWorksHook()
+    run = hook.get_run(INSTANCE_ID)
+    assert run.raw_state == "Running"
+    # node_1 and node_2 had succeeded; node_3 failed and node_4..7 follow it: rerun from node_3 on.
+    reruns = [t.detail["RunNumber"] for t in run.task_runs]
+    assert reruns == [1, 1, 2, 2, 2, 2, 2]
+
+
+def test_sdk_stops_an_instance_and_a_refused_rerun_reports_its_failure(emulator):
+    sdk = client(emulator)
+    running = instance_spec(
+        8081, ["Running", "Success"], [("a", ["Running", "Success"])], name="running", bizdate=BIZDATE
+    )
+    emulator.control.script_runs([running])
+    rerun = dw_models.RerunWorkflowInstancesRequest(
+        project_id=10001, workflow_id=20001, type="ManualWorkflow", ids=[8081]
+    )
+    operation_id = sdk.rerun_workflow_instances(rerun).body.operation_id
+    result_request = dw_models.GetRerunWorkflowInstancesResultRequest(operation_id=operation_id)
+    sdk.get_rerun_workflow_instances_result(result_request)
+    result = sdk.get_rerun_workflow_instances_result(result_request).body.result
+    assert result.status == "Failure" and "8081" in result.failure_message
+    stopped = sdk.stop_workflow_instances(dw_models.StopWorkflowInstancesRequest(ids=[8081], comment="x"))
+    assert stopped.body.success_info["8081"].success is True
+    assert DataWorksHook().get_run(8081).raw_state == "Failure"

@@ -18,7 +18,7 @@ from cloudflows_demo.emulator import preload_cross_cloud_runs, start_emulator
 from cloudflows_demo.processes import ProcessSet, free_port
 from cloudflows_demo.rest import ApiClient
 from cloudflows_demo.site import airflow_site, migrate, start_components
-from live_airflow import COMPONENTS, CROSS_CLOUD, FinishedRun, LiveAirflow, load_example_dag
+from live_airflow import COMPONENTS, CROSS_CLOUD, FinishedRun, LiveAirflow, dags_folder, load_example_dag
 
 AIRFLOW_MAJOR = int(version("apache-airflow").split(".")[0])
 
@@ -38,7 +38,7 @@ def live_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAirfl
     home = tmp_path_factory.mktemp("airflow-e2e-home")
     with ProcessSet(home / "logs" / "processes") as procs:
         emulator_url = start_emulator(procs, os.environ, home)
-        site = airflow_site(home, emulator_url, api_port=free_port())
+        site = airflow_site(home, emulator_url, api_port=free_port(), dags_folder=dags_folder(home))
         migrate(procs, site)
         start_components(procs, site, COMPONENTS)
         assert site.api_url is not None

@@ -12,6 +12,8 @@ from cloudflows_demo.rest import ApiClient
 from cloudflows_demo.site import EXAMPLE_DAGS, AirflowSite
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# DAGs only the end-to-end tests run, parsed next to the example DAGs.
+E2E_DAGS = Path(__file__).parent / "dags"
 CROSS_CLOUD = "example_cross_cloud"
 
 
@@ -29,6 +31,15 @@ class LiveAirflow:
 
     def log_of(self, component: str) -> Path:
         return self.procs.log_dir / f"{component}.log"
+
+
+def dags_folder(home: Path) -> Path:
+    """A DAGs folder of links to the example DAGs and the end-to-end tests' own DAGs."""
+    folder = home / "dags"
+    folder.mkdir(exist_ok=True)
+    for dag_file in [*EXAMPLE_DAGS.glob("*.py"), *E2E_DAGS.glob("*.py")]:
+        (folder / dag_file.name).symlink_to(dag_file)
+    return folder
 
 
 def load_example_dag(name: str) -> Any:

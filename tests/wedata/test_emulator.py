@@ -414,3 +414,48 @@ async def test_alist_runs_lists_what_list_runs_lists(emulator):
     assert [r.run_id[-1] for r in listed] == ["4", "3", "2", "1"]
     assert listed == list(hook().list_runs(DEMO_PROJECT_ID, page_size=2, limit=4))
     assert len(emulator.control.requests(vendor="wedata", action="ListTriggerWorkflowRuns")) == 4
+
+
+# -- rerun (official SDK) ---------------------------------------------------------------------------
+
+
+def test_sdk_reruns_a_failed_run_and_reads_the_async_job(emulator):
+    from tencentcloud.wedata.v20250806 import models
+
+    script(emulator, outcome="FAILED")
+    for _ in range(4):  # to the end of the script: FAILED
+        sdk_get(sdk_client(emulator), RUN_ID)
+    client = sdk_client(emulator)
+    req = models.RerunTriggerWorkflowRunAsyncRequest()
+    req.ProjectId, req.WorkflowId, req.WorkflowExecutionId = DEMO_PROJECT_ID, DEMO_WORKFLOW_ID, RUN_ID
+    req.ExecuteType = "2"
+    req.TaskIds = ["transform", f"{DEMO_WORKFLOW_ID[:8]}_load"]
+    async_id = client.RerunTriggerWorkflowRunAsync(req).Data.AsyncId
+    job = models.GetOpsAsyncJobRequest()
+    job.ProjectId, job.AsyncId = DEMO_PROJECT_ID, async_id
+    statuses = [client.GetOpsAsyncJob(job).Data.Status for _ in range(2)]
+    assert statuses == ["RUNNING", "SUCCESS"]
+    data = sdk_get(client, RUN_ID).Data
+    assert data.TriggerWorkflowRun.ExecutionState == "RUNNING" and data.TriggerWorkflowRun.RerunTimes == 1
+    assert [(t.TaskName, t.RerunTimes) for t in data.TriggerTaskRuns] == [
+        ("extract", 0),
+        ("transform", 1),
+        ("load", 1),
+    ]
+    final = [sdk_get(client, RUN_ID).Data.TriggerWorkflowRun.ExecutionState for _ in range(2)][-1]
+    assert final == "SUCCESS"
+
+
+def test_sdk_rerun_of_a_running_run_ends_fail_with_the_reason(emulator):
+    from tencentcloud.wedata.v20250806 import models
+
+    script(emulator)
+    client = sdk_client(emulator)
+    req = models.RerunTriggerWorkflowRunAsyncRequest()
+    req.ProjectId, req.WorkflowId, req.WorkflowExecutionId = DEMO_PROJECT_ID, DEMO_WORKFLOW_ID, RUN_ID
+    req.ExecuteType = "1"
+    job = models.GetOpsAsyncJobRequest()
+    job.ProjectId, job.AsyncId = DEMO_PROJECT_ID, client.RerunTriggerWorkflowRunAsync(req).Data.AsyncId
+    client.GetOpsAsyncJob(job)
+    detail = client.GetOpsAsyncJob(job).Data
+    assert detail.Status == "FAIL" and "still running" in detail.ErrorDesc

@@ -1,7 +1,8 @@
 """Emulated Alibaba Cloud DataWorks OpenAPI 2024-05-18: workflow instances and task instances.
 
 Actions: GetWorkflowInstance, ListTaskInstances, GetTaskInstance, GetTaskInstanceLog, CreateWorkflowInstances,
-GetCreateWorkflowInstancesResult, StopWorkflowInstances, ListWorkflowInstances (one business
+GetCreateWorkflowInstancesResult, StopWorkflowInstances, RerunWorkflowInstances,
+GetRerunWorkflowInstancesResult, ListWorkflowInstances (one business
 date; WorkflowId, Name, Type, EnvType and Tags filters). Created instances keep their Tags. Response shapes and field names are
 the official SDK's (`alibabacloud_dataworks_public20240518` models); times are 13-digit epoch
 milliseconds.
@@ -25,6 +26,15 @@ Emulator conventions (for demos and tests):
   naming the task instance and its state (a failed one ends with an error line). Every task
   instance has run `fields.RunNumber` times (default once); a later `RunNumber` is refused.
 - A `SupplementData` creation with `Periods.BizDates` creates one instance per business date.
+- RerunWorkflowInstances matches the finished instances of ProjectId + WorkflowId + Type (and
+  `Ids`, `EnvType`); in each, the task instances whose status is in `Filter.TaskInstanceStatuses`
+  (all when absent; `Filter.TaskIds` narrows by task id) and, with `RerunDownstreamEnabled`,
+  every task instance after the first of them (the emulated tasks run in a chain) run again:
+  the instance goes Running, Running, then its scripted `rerun_outcome` (default Success;
+  `emulator_rerun_outcome` in WorkflowParameters for created instances); a rerun to Failure
+  fails the first rerun task again. Each rerun task instance's RunNumber grows by one.
+  GetRerunWorkflowInstancesResult answers `NotRun` once, then `Success`, or `Failure` with a
+  FailureMessage when nothing matched or a matched instance is still running.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_cloudflows.emulator.services.alibaba_rpc import AlibabaRpcService
 from airflow_provider_cloudflows.emulator.services.base import (
@@ -90,6 +100,17 @@ class _Operation:
     instance_ids: list[int] = field(default_factory=list)
     task_instance_ids: list[int] = field(default_factory=list)
     unified_ids: list[int] = field(default_factory=list)
+
+
+_Op = TypeVar("_Op")
+
+
+@dataclass
+class _RerunOperation:
+    """One RerunWorkflowInstances call, as GetRerunWorkflowInstancesResult reports it."""
+
+    polls_left: int
+    failure: str | None = None
 
 
 def instance_spec(
@@ -168,7 +189,8 @@ def _script(outcome: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
 
 
 def demo_runs(now: float | None = None) -> list[dict[str, Any]]:
-    """Instances the demo preloads: one that succeeds, one that fails, one slow (time-based) one."""
+    """Instances the demo preloads: one that succeeds, one that fails, one slow (time-based) one,
+    and one that has already failed, for the rerun operator of example_repair (its rerun succeeds)."""
     bizdate = default_bizdate(now if now is not None else datetime.now(UTC).timestamp())
     ok_states, ok_tasks = _script("Success")
     bad_states, bad_tasks = _script("Failure")
@@ -185,6 +207,13 @@ def demo_runs(now: float | None = None) -> list[dict[str, Any]]:
             advance="time",
             step_seconds=3.0,
         ),
+        instance_spec(
+            1004,
+            bad_states[-1:],
+            [(name, states[-1:]) for name, states in bad_tasks],
+            name="orders_daily_failed",
+            bizdate=bizdate,
+        ),
     ]
 
 
@@ -198,6 +227,7 @@ class DataWorksService(AlibabaRpcService):
     def __init__(self, state: Any) -> None:
         super().__init__(state)
         self._operations: dict[str, _Operation] = {}
+        self._reruns: dict[str, _RerunOperation] = {}
 
     # ------------------------------------------------------------------ rendering
 
@@ -253,7 +283,7 @@ class DataWorksService(AlibabaRpcService):
             "CreateTime": created,
             "ModifyTime": created + 1000 * snap.step,
             "TriggerTime": created,
-            "RunNumber": 1,
+            "RunNumber": 1 + task.reruns,
             "PeriodNumber": 1,
             "Priority": 1,
             "Owner": f.get("Owner", "1000"),
@@ -417,6 +447,7 @@ class DataWorksService(AlibabaRpcService):
                 "workflow_parameters": call.get("WorkflowParameters"),
                 "step_seconds": step_seconds,
                 "tags": self._tags(call),
+                "rerun_outcome": params.get("emulator_rerun_outcome"),
             }
             for day in bizdates
         ]
@@ -493,12 +524,7 @@ class DataWorksService(AlibabaRpcService):
 
     @action("GetCreateWorkflowInstancesResult", required=("OperationId",))
     async def get_create_workflow_instances_result(self, call: Call) -> dict[str, Any]:
-        operation_id = str(call.require("OperationId"))
-        op = self._operations.get(operation_id)
-        if op is None:
-            raise ServiceError(
-                "Invalid.Operation.NotFound", f"The operation {operation_id} does not exist.", 404
-            )
+        op = _operation(self._operations, call)
         if op.polls_left > 0:
             op.polls_left -= 1
             return {"Result": {"Status": "Creating"}}
@@ -541,6 +567,7 @@ class DataWorksService(AlibabaRpcService):
             )
             run["fields"]["UnifiedWorkflowInstanceId"] = unified
             run["fields"]["Tags"] = spec["tags"]
+            run["rerun_outcome"] = spec["rerun_outcome"]
             self.state.script_run(run)
             op.instance_ids.append(instance_id)
             op.task_instance_ids.append(task_base)
@@ -569,6 +596,81 @@ class DataWorksService(AlibabaRpcService):
             info[key] = {"Success": True, "Message": ""}
         call.run_id = ",".join(str(i) for i in ids)
         return {"SuccessInfo": info}
+
+    @action("RerunWorkflowInstances", required=("ProjectId", "Type", "WorkflowId"))
+    async def rerun_workflow_instances(self, call: Call) -> dict[str, Any]:
+        project_id = call.int_param("ProjectId", minimum=1)
+        workflow_id = call.int_param("WorkflowId", minimum=1)
+        instance_type = call.require("Type")
+        if instance_type != "ManualWorkflow":
+            raise self.invalid_parameter("Type", instance_type)
+        ids = call.json_param("Ids") if call.get("Ids") is not None else None
+        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+            raise self.invalid_parameter("Ids", call.get("Ids"))
+        task_filter = call.json_param("Filter", {}) if call.get("Filter") is not None else {}
+        if not isinstance(task_filter, dict):
+            raise self.invalid_parameter("Filter", call.get("Filter"))
+        env = call.get("EnvType")
+        runs = [
+            r
+            for r in self._runs_in(project_id or 0, None)
+            if r.fields.get("WorkflowId") == workflow_id
+            and r.fields.get("Type") == instance_type
+            and (ids is None or int(r.run_id) in ids)
+            and (env is None or r.fields.get("EnvType", "Prod") == env)
+        ]
+        operation = _RerunOperation(polls_left=1)
+        if not runs:
+            operation.failure = "No workflow instance matched the rerun conditions."
+        elif running := [r.run_id for r in runs if not self.store.snapshot_of(r).finished]:
+            operation.failure = f"The workflow instances {', '.join(running)} are still running."
+        else:
+            for run in runs:
+                self._rerun(run, task_filter)
+        call.run_id = ",".join(r.run_id for r in runs) or None
+        operation_id = self.store.random_uuid()
+        self._reruns[operation_id] = operation
+        return {"OperationId": operation_id}
+
+    def _rerun(self, run: ScriptedRun, task_filter: dict[str, Any]) -> None:
+        """Run the matched task instances of one finished instance again (see the module docstring)."""
+        snap = self.store.snapshot_of(run)
+        statuses = task_filter.get("TaskInstanceStatuses")
+        task_ids = task_filter.get("TaskIds")
+        chosen = [
+            (statuses is None or t.state in statuses) and (not task_ids or t.fields.get("TaskId") in task_ids)
+            for t in snap.task_runs
+        ]
+        if task_filter.get("RerunDownstreamEnabled") and True in chosen:
+            first = chosen.index(True)
+            chosen = [i >= first for i in range(len(chosen))]
+        outcome = run.rerun_outcome or "Success"
+        scripts: dict[str, list[str]] = {}
+        for task, rerun in zip(snap.task_runs, chosen, strict=True):
+            if rerun and task.task_id:
+                # The first rerun task decides a failing rerun; those after it do not run.
+                final = outcome if not scripts or outcome == "Success" else "NotRun"
+                scripts[task.task_id] = ["NotRun", "Running", final] if final != "NotRun" else ["NotRun"]
+        self.store.rerun(VENDOR, run.run_id, ["Running", "Running", outcome], scripts)
+
+    @action("GetRerunWorkflowInstancesResult", required=("OperationId",))
+    async def get_rerun_workflow_instances_result(self, call: Call) -> dict[str, Any]:
+        op = _operation(self._reruns, call)
+        if op.polls_left > 0:
+            op.polls_left -= 1
+            return {"Result": {"Status": "NotRun"}}
+        if op.failure:
+            return {"Result": {"Status": "Failure", "FailureMessage": op.failure}}
+        return {"Result": {"Status": "Success"}}
+
+
+def _operation(operations: dict[str, _Op], call: Call) -> _Op:
+    """The operation a Get*Result call names (Invalid.Operation.NotFound for an unknown one)."""
+    operation_id = str(call.require("OperationId"))
+    op = operations.get(operation_id)
+    if op is None:
+        raise ServiceError("Invalid.Operation.NotFound", f"The operation {operation_id} does not exist.", 404)
+    return op
 
 
 def _default_log(task_id: str, task: TaskRunSnapshot) -> str:

@@ -14,6 +14,8 @@ Actions (API 3.0: POST JSON, TC3 signatures, errors in HTTP 200):
 - GetTaskInstance, ListTaskInstances, GetTaskInstanceLog: the task instances of scheduled tasks
   (wedata_task_instance.py; scripted as runs marked `Kind: TaskInstance`, which the workflow-run
   actions do not see).
+- RerunTriggerWorkflowRunAsync (ProjectId, WorkflowId, WorkflowExecutionId, ExecuteType, TaskIds,
+  AdvancedParams): `Data{AsyncId}`; GetOpsAsyncJob (ProjectId, AsyncId): `Data{Status, ErrorDesc, ...}`.
 
 Choices the public docs do not settle (UNCONFIRMED; the hook stays tolerant):
 - An unknown run (or a run of another project) answers `ResourceNotFound`.
@@ -32,12 +34,18 @@ Emulator conventions (for demos and tests):
   `TASK_FAILED`), `SKIPED` skips it; `emulator_step_seconds` sets the pace. TaskIds keep only
   those tasks (by name or TaskId).
 - WorkflowId `missing-workflow` answers `ResourceNotFound`.
+- A rerun runs the same execution again: ExecuteType 1 every task, 2 the tasks in TaskIds (by
+  TaskId or name). The run goes RUNNING, RUNNING, then its scripted `rerun_outcome` (default
+  SUCCESS; a created run takes AdvancedParams `emulator_rerun_outcome`); a rerun to FAILED fails
+  the first rerun task again. RerunTimes counts the reruns. GetOpsAsyncJob answers RUNNING once,
+  then SUCCESS, or FAIL with ErrorDesc when the run was still running or no task matched.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -83,6 +91,17 @@ _LABELS = {
     "SKIPED": "跳过运行",
 }
 _TASKS = (("extract", "SparkSql"), ("transform", "HiveSql"), ("load", "Shell"))
+
+
+@dataclass
+class _AsyncJob:
+    """One asynchronous operation (RerunTriggerWorkflowRunAsync), as GetOpsAsyncJob reports it."""
+
+    project_id: str
+    async_type: str
+    created_at: float
+    polls_left: int = 1
+    failure: str | None = None
 
 
 def _task_scripts(outcome: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
@@ -188,6 +207,10 @@ class WeDataService(TaskInstanceActions, TencentApi3Service):
     not_found_code = "ResourceNotFound"
     not_found_message = "The workflow run {run_id} does not exist."
 
+    def __init__(self, state: Any) -> None:
+        super().__init__(state)
+        self._async_jobs: dict[str, _AsyncJob] = {}
+
     # ------------------------------------------------------------------ rendering
 
     def _times(self, snap: RunSnapshot) -> tuple[float, float | None, float | None]:
@@ -236,7 +259,7 @@ class WeDataService(TaskInstanceActions, TencentApi3Service):
             "WorkflowParams": f.get("WorkflowParams", "[]"),
             "WorkflowVersionId": f.get("WorkflowVersionId", "1"),
             "SupportRerun": snap.finished,
-            "RerunTimes": 0,
+            "RerunTimes": snap.reruns,
             "SelectedTaskIds": f.get("SelectedTaskIds"),
             "FolderId": f.get("FolderId", "720ecbfb-7e5a-11f0-ba36-b8cef6a5af5c"),
             "FolderName": f.get("FolderName", "emulator"),
@@ -276,7 +299,7 @@ class WeDataService(TaskInstanceActions, TencentApi3Service):
             "ErrorCode": task.error_code,
             "ErrorCodeStr": task.error_message,
             "RetryTimes": 0,
-            "RerunTimes": 0,
+            "RerunTimes": task.reruns,
             "IsLatestExecution": True,
             "SupportRerun": task.finished,
             "CreateTime": _ms(created),
@@ -336,8 +359,11 @@ class WeDataService(TaskInstanceActions, TencentApi3Service):
         return str(value)
 
     def _run_in_project(self, execution_id: str, project_id: str) -> ScriptedRun:
-        run = self.store.get(VENDOR, execution_id)
-        if is_task_instance(run) or str(run.fields.get("ProjectId")) != project_id:
+        try:
+            run = self.store.get(VENDOR, execution_id)
+        except RunNotFound:
+            run = None
+        if run is None or is_task_instance(run) or str(run.fields.get("ProjectId")) != project_id:
             raise ServiceError(
                 "ResourceNotFound",
                 f"The workflow run {execution_id} does not exist in project {project_id}.",
@@ -352,14 +378,7 @@ class WeDataService(TaskInstanceActions, TencentApi3Service):
         project_id = self._string(call, "ProjectId")
         execution_id = self._string(call, "WorkflowExecutionId")
         call.run_id = execution_id
-        try:
-            self._run_in_project(execution_id, project_id)
-        except RunNotFound:
-            raise ServiceError(
-                "ResourceNotFound",
-                f"The workflow run {execution_id} does not exist in project {project_id}.",
-                200,
-            ) from None
+        self._run_in_project(execution_id, project_id)
         snap = self.store.observe(VENDOR, execution_id)
         return {
             "Data": {
@@ -404,6 +423,7 @@ class WeDataService(TaskInstanceActions, TencentApi3Service):
         )
         if task_ids:
             spec["fields"]["SelectedTaskIds"] = task_ids
+        spec["rerun_outcome"] = params.get("emulator_rerun_outcome")
         self.state.script_run(spec)
         call.run_id = execution_id
         return {"Data": {"WorkflowExecutionId": execution_id}}
@@ -465,6 +485,102 @@ class WeDataService(TaskInstanceActions, TencentApi3Service):
         self.store.stop(VENDOR, execution_id, "FAILED", task_state="FAILED")
         item["OpStatus"] = True
         return item
+
+    @action(
+        "RerunTriggerWorkflowRunAsync",
+        required=("ProjectId", "WorkflowId", "WorkflowExecutionId", "ExecuteType"),
+    )
+    async def rerun_trigger_workflow_run_async(self, call: Call) -> dict[str, Any]:
+        project_id = self._string(call, "ProjectId")
+        workflow_id = self._string(call, "WorkflowId")
+        execution_id = self._string(call, "WorkflowExecutionId")
+        execute_type = self._string(call, "ExecuteType")
+        if execute_type not in ("1", "2"):
+            raise self.invalid_parameter("ExecuteType", execute_type)
+        task_ids = call.get("TaskIds")
+        if task_ids is not None and not (
+            isinstance(task_ids, list) and all(isinstance(t, str) for t in task_ids)
+        ):
+            raise self.invalid_parameter("TaskIds", task_ids)
+        self._advanced_params(call)  # validated; the emulated rerun keeps the run's parameters
+        call.run_id = execution_id
+        run = self._run_in_project(execution_id, project_id)
+        if run.fields.get("WorkflowId") != workflow_id:
+            raise ServiceError(
+                "ResourceNotFound",
+                f"The workflow run {execution_id} does not belong to workflow {workflow_id}.",
+                200,
+            )
+        job = _AsyncJob(project_id=project_id, async_type="RERUN_TRIGGER_WORKFLOW_RUN", created_at=call.now)
+        snap = self.store.snapshot_of(run)
+        wanted = set(task_ids or []) if execute_type == "2" else None
+        chosen = [
+            t.task_id
+            for t in snap.task_runs
+            if t.task_id and (wanted is None or t.name in wanted or t.fields.get("TaskId") in wanted)
+        ]
+        if not snap.finished:
+            job.failure = f"The workflow run {execution_id} is still running ({snap.state})."
+        elif not chosen:
+            job.failure = "No task of the workflow run matched TaskIds."
+        else:
+            self._rerun(run, chosen)
+        async_id = self.store.random_uuid()
+        self._async_jobs[async_id] = job
+        return {"Data": {"AsyncId": async_id}}
+
+    def _rerun(self, run: ScriptedRun, task_ids: list[str]) -> None:
+        outcome = run.rerun_outcome or "SUCCESS"
+        scripts: dict[str, list[str]] = {}
+        errors: dict[str, tuple[str | None, str | None]] = {}
+        for task_id in task_ids:
+            # The first rerun task decides a failing rerun; those after it do not run.
+            if outcome == "SUCCESS" or not scripts:
+                scripts[task_id] = ["PENDING", "RUNNING", outcome]
+                if outcome == "FAILED":
+                    errors[task_id] = ("E1001", "SQL execution failed again on rerun")
+            else:
+                scripts[task_id] = ["PENDING"]
+        self.store.rerun(
+            VENDOR,
+            run.run_id,
+            ["RUNNING", "RUNNING", outcome],
+            scripts,
+            error_code="TASK_FAILED" if outcome == "FAILED" else None,
+            task_errors=errors,
+        )
+
+    @action("GetOpsAsyncJob", required=("ProjectId", "AsyncId"))
+    async def get_ops_async_job(self, call: Call) -> dict[str, Any]:
+        project_id = self._string(call, "ProjectId")
+        async_id = self._string(call, "AsyncId")
+        job = self._async_jobs.get(async_id)
+        if job is None or job.project_id != project_id:
+            raise ServiceError(
+                "ResourceNotFound",
+                f"The async operation {async_id} does not exist in project {project_id}.",
+                200,
+            )
+        if job.polls_left > 0:
+            job.polls_left -= 1
+            status, finished = "RUNNING", 0
+        else:
+            status, finished = ("FAIL" if job.failure else "SUCCESS"), 1
+        return {
+            "Data": {
+                "ProjectId": project_id,
+                "AsyncId": async_id,
+                "AsyncType": job.async_type,
+                "Status": status,
+                "ErrorDesc": job.failure if status == "FAIL" else None,
+                "TotalSubProcessCount": 1,
+                "FinishedSubProcessCount": finished,
+                "SuccessSubProcessCount": 1 if status == "SUCCESS" else 0,
+                "CreateUserUin": DEMO_USER_UIN,
+                "CreateTime": _ms(job.created_at),
+                "UpdateTime": _ms(call.now),
+            }
+        }
 
     @action("ListTriggerWorkflowRuns", required=("ProjectId",))
     async def list_trigger_workflow_runs(self, call: Call) -> dict[str, Any]:
