@@ -122,6 +122,24 @@ class ProcessSet:
                     f"see {managed.log_path}:\n{tail(managed.log_path)}"
                 )
 
+    def signal(self, managed: Managed, sig: signal.Signals) -> bool:
+        """Send `sig` to the process's whole group (e.g. SIGKILL a triggerer and its runner)."""
+        return self._kill_group(managed.popen.pid, sig)
+
+    def stop(self, managed: Managed, grace: float = 20.0) -> None:
+        """Stop one process group as `stop_all` does, and forget it."""
+        self._kill_group(managed.popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            managed.popen.wait(timeout=grace)
+        while time.monotonic() < deadline and self._group_alive(managed.popen.pid):
+            time.sleep(0.2)
+        self._kill_group(managed.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            managed.popen.wait(timeout=5)
+        if managed in self._procs:
+            self._procs.remove(managed)
+
     @staticmethod
     def _kill_group(pgid: int, sig: signal.Signals) -> bool:
         try:
