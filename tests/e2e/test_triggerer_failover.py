@@ -377,7 +377,7 @@ def run_takeover(
     final = ti_states(live, dag_id, run_id)
 
     print(
-        f"\n{dag_id}: stopped the triggerer {takeover_s:.1f} s before the takeover was complete; "
+        f"\n{dag_id}: every trigger moved {takeover_s:.1f} s after the stop; "
         f"{len(held)} triggers held by it, {len(expired_in_move)} of them with a deadline inside the "
         f"move; first-poll burst: {len(burst)} requests, at most "
         f"{max_in_flight(burst)} at once, {opened} new connections"
