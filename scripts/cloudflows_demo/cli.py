@@ -2,8 +2,10 @@
 
 Default mode runs `airflow dags test <dag_id>` for each DAG (deferrable tasks run their trigger
 inline). `--live` starts a real local Airflow instead - api-server, scheduler, dag-processor and
-triggerer on 127.0.0.1 with SQLite and the LocalExecutor - triggers every DAG through the REST
-API and waits for them, so deferrable sensors really defer to the triggerer process.
+triggerer on 127.0.0.1 with the LocalExecutor and a throwaway PostgreSQL (initdb in a temporary
+directory, a free port of 127.0.0.1, removed at the end) - triggers every DAG through the REST API
+and waits for them, so deferrable sensors really defer to the triggerer process. The default mode
+stays on SQLite.
 
 Either way the Airflow home is a throwaway directory, the emulator listens on a free port of
 127.0.0.1 with the public demo credentials, and a summary table is built from the metadata DB
@@ -14,6 +16,7 @@ on Ctrl-C, on SIGTERM/SIGHUP and on failure; the exit status is non-zero when an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudflows_demo.emulator import finish_watched_run, preload_runs_named_by_params, start_emulator
+from cloudflows_demo.postgres import Postgres, temporary_postgres
 from cloudflows_demo.processes import ProcessSet, exit_on_signals, free_port, ignoring_signals, tail
 from cloudflows_demo.report import blocked_loop_warnings, collect_results, mark_deferrals, render_summary, say
 from cloudflows_demo.rest import ApiClient, wait_until
@@ -148,9 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="cloudflows-demo-"))
     ok, status = False, 1
     started = time.monotonic()
-    with exit_on_signals(), ProcessSet(home / "logs" / "processes") as procs:
+    with exit_on_signals(), contextlib.ExitStack() as stack:
         try:
-            ok = _demo(procs, home, args)
+            # Entered first, so it is stopped last: after every Airflow process that uses it.
+            database = (
+                stack.enter_context(temporary_postgres(home / "logs" / "postgres")) if args.live else None
+            )
+            procs = stack.enter_context(ProcessSet(home / "logs" / "processes"))
+            ok = _demo(procs, home, args, database)
         except (RuntimeError, TimeoutError) as exc:
             say(f"error: {exc}")
         except KeyboardInterrupt:
@@ -162,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             say("==> stopping everything the demo started")
             with ignoring_signals():
-                procs.stop_all()
+                stack.close()
     say(f"==> {'all DAGs succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s")
     if ok and not args.keep:
         shutil.rmtree(home, ignore_errors=True)
@@ -171,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if ok else status
 
 
-def _demo(procs: ProcessSet, home: Path, args: argparse.Namespace) -> bool:
+def _demo(procs: ProcessSet, home: Path, args: argparse.Namespace, database: Postgres | None) -> bool:
     """The demo itself; `main` turns its failures and signals into the exit status and cleans up."""
     mode = (
         "live Airflow (api-server, scheduler, dag-processor, triggerer)" if args.live else "airflow dags test"
@@ -183,7 +192,12 @@ def _demo(procs: ProcessSet, home: Path, args: argparse.Namespace) -> bool:
     )
     emulator_url = start_emulator(procs, os.environ, home)
     say(f"==> emulator of ICE, DataWorks, Cloud Infinite and WeData at {emulator_url}")
-    site = airflow_site(home, emulator_url, api_port=free_port() if args.live else None)
+    site = airflow_site(
+        home,
+        emulator_url,
+        api_port=free_port() if args.live else None,
+        database_url=database.sqlalchemy_url if database is not None else None,
+    )
     # This process reads the DAGs and, at the end, the metadata DB, as any other Airflow process.
     os.environ.clear()
     os.environ.update(site.env)
@@ -195,7 +209,8 @@ def _demo(procs: ProcessSet, home: Path, args: argparse.Namespace) -> bool:
     dag_ids = args.dags or list(dags)
     if preloaded := preload_runs_named_by_params(emulator_url, {d: dags[d] for d in dag_ids}):
         say(f"==> preloaded in the emulator: {', '.join(preloaded)}")
-    say(f"==> AIRFLOW_HOME={home} (SQLite); DAGs: {', '.join(dag_ids)}")
+    db = f"PostgreSQL on 127.0.0.1:{database.port}" if database is not None else "SQLite"
+    say(f"==> AIRFLOW_HOME={home} ({db}); DAGs: {', '.join(dag_ids)}")
     runner = run_live if args.live else run_dags_test
     event_driven = {d: dags[d] for d in dag_ids if is_event_driven(dags[d])}
     if event_driven and not args.live and len(event_driven) == len(dag_ids):

@@ -28,6 +28,12 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _primary_group(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
+
+
 @dataclass
 class Managed:
     """A started process and the log that takes its stdout and stderr."""
@@ -64,8 +70,11 @@ class ProcessSet:
         *,
         cwd: Path = ROOT,
         long_running: bool = True,
+        user: str | None = None,
     ) -> Managed:
+        """Start `argv` in a process group of its own; with `user` (when root), as that user."""
         log_path = self.log_dir / f"{name}.log"
+        as_user = {} if user is None else {"user": user, "group": _primary_group(user), "extra_groups": []}
         with open(log_path, "ab") as log:
             popen = subprocess.Popen(
                 list(argv),
@@ -76,16 +85,24 @@ class ProcessSet:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                **as_user,
             )
         managed = Managed(name, popen, log_path, long_running)
         self._procs.append(managed)
         return managed
 
     def run(
-        self, name: str, argv: Sequence[str], env: Mapping[str, str], *, timeout: float, cwd: Path = ROOT
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        timeout: float,
+        cwd: Path = ROOT,
+        user: str | None = None,
     ) -> Managed:
         """Run a command to completion (killed, with its group, at the timeout)."""
-        managed = self.start(name, argv, env, cwd=cwd, long_running=False)
+        managed = self.start(name, argv, env, cwd=cwd, long_running=False, user=user)
         try:
             managed.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -110,6 +127,24 @@ class ProcessSet:
         for managed in [m for m in self._procs if m.name == name]:
             self._kill_group(managed.popen.pid, signal.SIGKILL)
             managed.popen.wait(timeout=30)
+            self._procs.remove(managed)
+
+    def signal(self, managed: Managed, sig: signal.Signals) -> bool:
+        """Send `sig` to the process's whole group (e.g. SIGKILL a triggerer and its runner)."""
+        return self._kill_group(managed.popen.pid, sig)
+
+    def stop(self, managed: Managed, grace: float = 20.0) -> None:
+        """Stop one process group as `stop_all` does, and forget it."""
+        self._kill_group(managed.popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            managed.popen.wait(timeout=grace)
+        while time.monotonic() < deadline and self._group_alive(managed.popen.pid):
+            time.sleep(0.2)
+        self._kill_group(managed.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            managed.popen.wait(timeout=5)
+        if managed in self._procs:
             self._procs.remove(managed)
 
     @staticmethod

@@ -1,7 +1,8 @@
 """The throwaway Airflow site of the demo: its home, configuration (all in the environment) and components.
 
-Every Airflow process of the demo, this one included, shares the site's environment: SQLite in
-the home, the example DAGs, and both default connections pointed at the emulator.
+Every Airflow process of the demo, this one included, shares the site's environment: the metadata
+DB (SQLite in the home, or a throwaway PostgreSQL for the live components, see
+cloudflows_demo.postgres), the example DAGs, and both default connections pointed at the emulator.
 """
 
 from __future__ import annotations
@@ -71,8 +72,12 @@ def airflow_site(
     dags_folder: Path = EXAMPLE_DAGS,
     api_port: int | None = None,
     base_env: Mapping[str, str] | None = None,
+    database_url: str | None = None,
 ) -> AirflowSite:
-    """The environment for a local Airflow on SQLite; with `api_port`, for the live components too.
+    """The environment for a local Airflow; with `api_port`, for the live components too.
+
+    The metadata DB is `database_url` (a SQLAlchemy URL, e.g. `Postgres.sqlalchemy_url`), or a
+    SQLite file in the home without one.
 
     A fresh Fernet key, JWT secret and API secret per site: they only protect this throwaway
     home. `default_task_retries=1` (retry after 2 s) is the workaround for the Airflow 3.3.2
@@ -90,7 +95,7 @@ def airflow_site(
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url or f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",

@@ -18,6 +18,8 @@ CASES = {
     "import_cost.py": "| module | median ms added |",
     "poll_cost.py": "| API | client | call | CPU µs median |",
     "trigger_scale.py": "| design | N | poll interval s |",
+    # A real triggerer on a throwaway PostgreSQL, N = 20 (about two minutes).
+    "triggerer_scale.py": "| design | N | s to hold all |",
 }
 
 

@@ -1,10 +1,12 @@
 """One real local Airflow 3 for all end-to-end tests: emulator, api-server, scheduler, dag-processor, triggerer.
 
 Everything is started once per session on free ports of 127.0.0.1 (so a developer's own
-Airflow on 8080/8793/8794 is never touched), from a throwaway AIRFLOW_HOME on SQLite with the
-LocalExecutor, with the example DAGs and default connections aimed at the emulator - the same
-setup as `scripts/demo --live`, whose helpers these fixtures use. Every process runs in its own
-process group and all of them are killed at the end of the session, also when a test fails.
+Airflow on 8080/8793/8794 is never touched), from a throwaway AIRFLOW_HOME whose metadata DB is
+a throwaway PostgreSQL (Debian's binaries, initdb in a temporary directory, see
+cloudflows_demo.postgres) with the LocalExecutor, with the example DAGs and default connections
+aimed at the emulator - the same setup as `scripts/demo --live`, whose helpers these fixtures
+use. Every process runs in its own process group and all of them are killed at the end of the
+session, also when a test fails; the PostgreSQL server is stopped last and its directory removed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from importlib.metadata import version
 
 import pytest
 from cloudflows_demo.emulator import preload_cross_cloud_runs, start_emulator
+from cloudflows_demo.postgres import temporary_postgres
 from cloudflows_demo.processes import ProcessSet, free_port
 from cloudflows_demo.rest import ApiClient
 from cloudflows_demo.site import airflow_site, migrate, start_components
@@ -36,16 +39,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def live_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAirflow]:
     home = tmp_path_factory.mktemp("airflow-e2e-home")
-    with ProcessSet(home / "logs" / "processes") as procs:
+    # Exits in reverse: every Airflow process is stopped before the database goes.
+    with (
+        temporary_postgres(home / "logs" / "postgres") as database,
+        ProcessSet(home / "logs" / "processes") as procs,
+    ):
         emulator_url = start_emulator(procs, os.environ, home)
-        site = airflow_site(home, emulator_url, api_port=free_port(), dags_folder=dags_folder(home))
+        site = airflow_site(
+            home,
+            emulator_url,
+            api_port=free_port(),
+            dags_folder=dags_folder(home),
+            database_url=database.sqlalchemy_url,
+        )
         migrate(procs, site)
         start_components(procs, site, COMPONENTS)
         assert site.api_url is not None
         api = ApiClient(site.api_url, procs)
         try:
             api.wait_ready(COMPONENTS, timeout=240)
-            yield LiveAirflow(site=site, api=api, procs=procs, emulator_url=emulator_url)
+            yield LiveAirflow(site=site, api=api, procs=procs, emulator_url=emulator_url, database=database)
         finally:
             api.close()
 

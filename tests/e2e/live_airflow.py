@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cloudflows_demo.postgres import Postgres
 from cloudflows_demo.processes import ProcessSet
 from cloudflows_demo.rest import ApiClient
 from cloudflows_demo.site import EXAMPLE_DAGS, AirflowSite
@@ -23,6 +24,8 @@ class LiveAirflow:
     api: ApiClient
     procs: ProcessSet
     emulator_url: str
+    # The metadata DB of the site (tests may read it directly with `database.connect()`).
+    database: Postgres | None = None
 
     @property
     def url(self) -> str:
