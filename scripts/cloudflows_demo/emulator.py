@@ -99,6 +99,28 @@ def preload_periodic_instances(emulator_url: str, *, project_id: int, workflow_i
     return [f"dataworks {instance_id} (business date {day})" for instance_id, day in days.items()]
 
 
+def preload_task_instances(emulator_url: str, *, project_id: str, task_id: str) -> list[str]:
+    """Script the WeData task instances of 02:00 Beijing time the following-runs DAG waits for.
+
+    One per day around today (as for the DataWorks instances), each advancing one state per poll.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from airflow_provider_cloudflows.emulator.control import EmulatorControl
+    from airflow_provider_cloudflows.emulator.services.wedata import DEMO_WORKFLOW_ID
+    from airflow_provider_cloudflows.emulator.services.wedata_task_instance import task_instance_spec
+
+    today = datetime.now(UTC).date()
+    times = [f"{today + timedelta(days=offset)} 02:00:00" for offset in (-1, 0, 1)]
+    specs = [
+        task_instance_spec(task_id, when, project_id=project_id, workflow_id=DEMO_WORKFLOW_ID, advance="poll")
+        for when in times
+    ]
+    with EmulatorControl(emulator_url) as control:
+        control.script_runs(specs)
+    return [f"wedata task instance {spec['run_id']}" for spec in specs]
+
+
 def preload_runs_named_by_params(emulator_url: str, dags: Mapping[str, Any]) -> list[str]:
     """Preload the runs DAGs wait for without starting them (named by the DAGs' params)."""
     preloaded: list[str] = []
@@ -112,6 +134,12 @@ def preload_runs_named_by_params(emulator_url: str, dags: Mapping[str, Any]) -> 
                 emulator_url,
                 project_id=dag.params["dataworks_project_id"],
                 workflow_id=dag.params["dataworks_periodic_workflow_id"],
+            )
+        if "wedata_scheduled_task_id" in dag.params:
+            preloaded += preload_task_instances(
+                emulator_url,
+                project_id=dag.params["wedata_project_id"],
+                task_id=dag.params["wedata_scheduled_task_id"],
             )
     return preloaded
 

@@ -1,4 +1,4 @@
-"""The following-runs example DAG finds today's periodic instance by business date and reads it."""
+"""The following-runs example DAG finds today's DataWorks periodic instance by business date, then WeData's task instance."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ def test_example_dag_follows_the_periodic_instance_of_the_business_date(
     monkeypatch.setenv(
         "AIRFLOW_CONN_ALIBABACLOUD_DEFAULT", cloudflows_emulator.alibabacloud_connection_json()
     )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", cloudflows_emulator.tencentcloud_connection_json()
+    )
     dag = load_example_dag("example_following_runs")
     preloaded = preload_runs_named_by_params(cloudflows_emulator.url, {dag.dag_id: dag})
-    assert len(preloaded) == 3  # yesterday's, today's and tomorrow's periodic instance
+    # Yesterday's, today's and tomorrow's periodic instance, and the same days' task instance.
+    assert len(preloaded) == 6
 
     dag_run = dag.test()
 
@@ -31,3 +35,14 @@ def test_example_dag_follows_the_periodic_instance_of_the_business_date(
         "ListTaskInstances",
     }
     assert all(r["status"] == 200 for r in requests)
+
+    wedata = cloudflows_emulator.control.requests(vendor="wedata")
+    assert wedata[0]["action"] == "ListTaskInstances"
+    followed = {r["run_id"]: r for r in cloudflows_emulator.control.runs("wedata")}
+    finished = [key for key, r in followed.items() if r["finished"]]
+    # Exactly one task instance was followed to its end: the one of the DAG's {{ ds }} at 02:00.
+    assert (
+        len(finished) == 1
+        and finished[0].startswith("20240627201611119_")
+        and finished[0].endswith(" 02:00:00")
+    )
