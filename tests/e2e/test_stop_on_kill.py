@@ -8,11 +8,17 @@ for the started run, and the run the sensor waited on and the run nobody waits o
 
 The triggers never fire (the runs would take hours), so the Airflow 3.3.2 scheduler race
 (apache/airflow #67287, #72716: a trigger firing within ~3 s) cannot touch these tasks.
+
+"Deferred" in the REST API means the task handed its trigger to the database, not that a
+triggerer runs it yet: a trigger the user ends before any triggerer picked it up is deleted
+without ever running, so Airflow has no trigger whose `on_kill` it could call (README, known
+limits). The test marks the tasks failed once the emulator has seen both triggers poll.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -42,6 +48,24 @@ def _kills(control: EmulatorControl) -> list[dict[str, Any]]:
     return control.requests(vendor="wedata", action="KillTriggerWorkflowRuns")
 
 
+def _polled_since(control: EmulatorControl, since: int, run_ids: set[str]) -> bool:
+    """Whether each of `run_ids` was read after request `since`: only a trigger reads it then."""
+    reads = control.requests(since=since, vendor="wedata", action="GetTriggerWorkflowRun")
+    return run_ids <= {r["run_id"] for r in reads}
+
+
+def _wait_on_triggerer(live: LiveAirflow, what: str, check: Callable[[], Any]) -> Any:
+    """`wait_until`, and at the timeout the end of the triggerer's own log, to show why."""
+    try:
+        return wait_until(what, check, timeout=120)
+    except TimeoutError as exc:
+        tails = [
+            f"--- {p}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-40:])
+            for p in sorted((live.site.logs / "processes").glob("triggerer*"))
+        ]
+        raise AssertionError("\n".join([str(exc), *tails])) from exc
+
+
 def test_marking_deferred_tasks_failed_stops_only_the_run_the_task_started(live_airflow: LiveAirflow) -> None:
     began = time.monotonic()
     assert (E2E_DAGS / f"{DAG_ID}.py").exists()
@@ -61,6 +85,14 @@ def test_marking_deferred_tasks_failed_stops_only_the_run_the_task_started(live_
 
         wait_until("both waits to defer to the triggerer", deferred, timeout=240, interval=1)
         started = _xcom(live_airflow, run_id, "start_and_wait", "run_id")
+        # Both triggers poll every 2 s once a triggerer runs them; the tasks' own polls came before.
+        reads = control.requests(vendor="wedata", action="GetTriggerWorkflowRun")
+        since = max((r["seq"] for r in reads), default=0)
+        _wait_on_triggerer(
+            live_airflow,
+            "the triggerer to run both triggers",
+            lambda: _polled_since(control, since, {started, waited_on}),
+        )
         wait_until(
             "start_other to finish",
             lambda: _task_states(live_airflow, run_id)["start_other"] == "success",
@@ -73,7 +105,9 @@ def test_marking_deferred_tasks_failed_stops_only_the_run_the_task_started(live_
             api.patch(
                 f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}", {"new_state": "failed"}
             )
-        (kill,) = wait_until("the triggerer to stop the started run", lambda: _kills(control), timeout=120)
+        (kill,) = _wait_on_triggerer(
+            live_airflow, "the triggerer to stop the started run", lambda: _kills(control)
+        )
         # Time for a wrong second stop (the sensor's run, or a retry) to show up if there were one.
         time.sleep(10)
         kills = _kills(control)
