@@ -43,7 +43,6 @@ Emulator conventions (for demos and tests):
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -61,6 +60,7 @@ from airflow_provider_cloudflows.emulator.services.tencent_api3 import TencentAp
 from airflow_provider_cloudflows.emulator.services.wedata_task_instance import (
     TaskInstanceActions,
     is_task_instance,
+    page_of,
     task_instance_spec,
 )
 from airflow_provider_cloudflows.emulator.store import RunSnapshot, ScriptedRun, TaskRunSnapshot
@@ -598,16 +598,7 @@ class WeDataService(TaskInstanceActions, TencentApi3Service):
         items = [item for item in items if _matches(item, filters)]
         for name, direction in reversed(self._order(call)):
             items.sort(key=lambda item, n=name: int(item.get(n) or 0), reverse=direction == "DESC")
-        start = (page_number - 1) * page_size
-        return {
-            "Data": {
-                "TotalCount": len(items),
-                "TotalPageNumber": max(1, math.ceil(len(items) / page_size)),
-                "PageNumber": page_number,
-                "PageSize": page_size,
-                "Items": items[start : start + page_size],
-            }
-        }
+        return page_of(items, page_number, page_size)
 
     _FILTERS = frozenset(
         {

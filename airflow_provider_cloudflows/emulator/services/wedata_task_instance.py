@@ -48,6 +48,20 @@ _SCRIPTS = {
 }
 
 
+def page_of(items: list[dict[str, Any]], page_number: int, page_size: int) -> dict[str, Any]:
+    """One page of a WeData 2025-08-06 listing (the shape every paged List* answer has)."""
+    start = (page_number - 1) * page_size
+    return {
+        "Data": {
+            "TotalCount": len(items),
+            "TotalPageNumber": max(1, math.ceil(len(items) / page_size)),
+            "PageNumber": page_number,
+            "PageSize": page_size,
+            "Items": items[start : start + page_size],
+        }
+    }
+
+
 def is_task_instance(run: ScriptedRun) -> bool:
     return run.fields.get("Kind") == KIND
 
@@ -234,16 +248,7 @@ class TaskInstanceActions:
             )
         field = _SORT_COLUMNS.get(column, "CostTime")
         items.sort(key=lambda i: (i.get(field) is not None, i.get(field) or 0), reverse=direction == "DESC")
-        start = (page_number - 1) * page_size
-        return {
-            "Data": {
-                "TotalCount": len(items),
-                "TotalPageNumber": max(1, math.ceil(len(items) / page_size)),
-                "PageNumber": page_number,
-                "PageSize": page_size,
-                "Items": items[start : start + page_size],
-            }
-        }
+        return page_of(items, page_number, page_size)
 
     @action("GetTaskInstanceLog", required=("ProjectId", "InstanceKey"))
     async def get_task_instance_log(self, call: Call) -> dict[str, Any]:
