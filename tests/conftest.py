@@ -109,3 +109,45 @@ def load_example_dag(airflow_db):
         return module.dag
 
     return load
+
+
+class LoggedLines(logging.Handler):
+    """What the code under test logged, wherever Airflow's logging config sends it.
+
+    Airflow 3's task loggers print through structlog (captured stdout); Airflow 2's write to
+    whatever handlers its logging config last set up, and a config applied by an earlier test may
+    have disabled existing loggers or stopped them propagating. `watch` reads a logger directly.
+    """
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.capsys = capsys
+        self.lines: list[str] = []
+        self._watched: list[tuple[logging.Logger, bool]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def watch(self, logger: object) -> None:
+        if isinstance(logger, logging.Logger):
+            self._watched.append((logger, logger.disabled))
+            logger.disabled = False
+            logger.addHandler(self)
+
+    def text(self) -> str:
+        captured = self.capsys.readouterr()
+        self.lines += (captured.out + captured.err).splitlines()
+        return "\n".join(self.lines)
+
+    def close(self) -> None:
+        for logger, disabled in self._watched:
+            logger.removeHandler(self)
+            logger.disabled = disabled
+        super().close()
+
+
+@pytest.fixture
+def logged(capsys):
+    lines = LoggedLines(capsys)
+    yield lines
+    lines.close()

@@ -77,12 +77,12 @@ def test_sensor_cancelled_fails(emulator):
         CloudInfiniteWorkflowExecutionSensor(task_id="s", run_id=RUN).poke(context())
 
 
-def test_paused_execution_waits_with_a_warning_or_fails_on_request(emulator, capsys):
+def test_paused_execution_waits_with_a_warning_or_fails_on_request(emulator, logged):
     emulator.control.script_runs([finished(object_key=KEY, outcome="Pause")])
     sensor = CloudInfiniteWorkflowExecutionSensor(task_id="s", run_id=RUN)
+    logged.watch(sensor.log)
     assert not sensor.poke(context()).is_done
-    # Airflow's task logger writes through structlog to stdout.
-    assert f"{RUN} is paused" in capsys.readouterr().out
+    assert f"{RUN} is paused" in logged.text()
     with pytest.raises(AirflowFailException, match="Pause"):
         CloudInfiniteWorkflowExecutionSensor(task_id="s", run_id=RUN, fail_on_pause=True).poke(context())
 
