@@ -10,7 +10,8 @@ several workflows, and how to list a window of runs. Everything else is here, on
   attempt, and the attempts back off from the poll interval to MAX_ERROR_BACKOFF_SECONDS, never
   spinning and never going quiet;
 - the window each poll lists and the dedup (triggers/watermark.py has the rule);
-- the watermark in the asset state store (Airflow >= 3.3), written right after each event;
+- the watermark in the asset state store (Airflow >= 3.3), written only once Airflow has the
+  events behind it in its database (see `ListingProducer`);
 - one listing per poll for every watcher on one connection and scope (Airflow >= 3.3 shared
   streams: triggers with equal `shared_stream_key()` share one poll loop, see `_Subscribers`);
 - the event payload.
@@ -35,6 +36,11 @@ except ImportError:  # Airflow 2: the module imports, and building a trigger say
     from airflow.triggers.base import BaseTrigger as BaseEventTrigger
 
     HAS_EVENT_TRIGGERS = False
+
+try:  # Airflow >= 3.3: a shared stream whose advance waits for its events to be persisted
+    from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
+except ImportError:
+    SharedStreamProducer = object  # type: ignore[assignment,misc]
 
 from airflow_provider_cloudflows.hooks.deadline import attempt_deadline
 from airflow_provider_cloudflows.products import PRODUCTS
@@ -67,12 +73,38 @@ def counts(outcomes: str | Sequence[str], run: WorkflowRun) -> bool:
 
 
 class Listing(NamedTuple):
-    """One poll of a shared stream: which workflows and window it covered, and the runs it saw."""
+    """One poll of a shared stream: which workflows and window it covered, and the runs it saw.
+
+    `seq` numbers the listings of an acknowledged stream (None: store the watermark at once).
+    """
 
     workflow_ids: frozenset[str]
     created_after: datetime
     runs: list[WorkflowRun]
     hook: Any
+    seq: int | None = None
+
+
+class _Unstored:
+    """A watcher's watermarks that wait for Airflow to have the events behind them in its database.
+
+    Keyed by the listing after which each was taken; `ListingProducer.advance` stores the newest
+    one whose listing Airflow reports resolved, and forgets the older ones.
+    """
+
+    def __init__(self, trigger: RunFinishedTrigger, store: Any) -> None:
+        self.trigger = trigger
+        self.store = store
+        self.states: dict[int, dict[str, Any]] = {}
+
+    async def store_through(self, seq: int) -> None:
+        ready = [n for n in self.states if n <= seq]
+        if not ready:
+            return
+        state = self.states[max(ready)]
+        for n in ready:
+            del self.states[n]
+        await self.trigger.write_state(self.store, state)
 
 
 class _Subscribers:
@@ -88,6 +120,7 @@ class _Subscribers:
 
     def __init__(self) -> None:
         self.wanted: dict[int, tuple[str, Callable[[], datetime]]] = {}
+        self.unstored: dict[int, _Unstored] = {}
 
     @classmethod
     def of(cls, key: Hashable) -> _Subscribers:
@@ -289,25 +322,26 @@ class RunFinishedTrigger(BaseEventTrigger):
             yield event
 
     @classmethod
-    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
-        trigger = cls(**kwargs)
-        subscribers = _Subscribers.of(trigger.shared_stream_key())
-        async for listing in trigger.listings(subscribers.window):
-            yield listing
+    def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> ListingProducer:
+        return ListingProducer(cls(**kwargs))
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
         store, mark = await self._read_watermark()
         lookback = timedelta(seconds=self.lookback_seconds)
         subscribers = _Subscribers.of(self.shared_stream_key())
+        unstored = subscribers.unstored[id(self)] = _Unstored(self, store)
         subscribers.wanted[id(self)] = (self.workflow_id, lambda: mark.window_start(lookback))
         try:
-            async for event in self._events(shared_stream, store, mark):
+            async for event in self._events(shared_stream, store, mark, unstored):
                 yield event
         finally:
+            # A watermark still waiting is not stored: its events may not be in the database, and
+            # the next process lists them again.
             subscribers.wanted.pop(id(self), None)
+            subscribers.unstored.pop(id(self), None)
 
     async def _events(
-        self, listings: AsyncIterator[Any], store: Any, mark: Watermark
+        self, listings: AsyncIterator[Any], store: Any, mark: Watermark, unstored: _Unstored | None = None
     ) -> AsyncIterator[TriggerEvent]:
         lookback = timedelta(seconds=self.lookback_seconds)
         async for listing in listings:
@@ -337,10 +371,16 @@ class RunFinishedTrigger(BaseEventTrigger):
                     run.raw_state,
                 )
                 yield TriggerEvent(self.payload(run, listing.hook))
-                # Written as soon as the triggerer has taken the event: a restart after this
-                # point does not fire it again.
-                await self._write_watermark(store, mark)
-            if mark.advance(listing.runs):
+                if listing.seq is None:
+                    # Without acknowledgements, written as soon as the triggerer has taken the
+                    # event: a restart after this does not fire it again, a kill before the
+                    # triggerer stored it loses it.
+                    await self._write_watermark(store, mark)
+            moved = mark.advance(listing.runs)
+            if listing.seq is not None and unstored is not None:
+                if fresh or moved:
+                    unstored.states[listing.seq] = mark.to_state()
+            elif moved:
                 await self._write_watermark(store, mark)
 
     def payload(self, run: WorkflowRun, hook: Any) -> dict[str, Any]:
@@ -417,13 +457,46 @@ class RunFinishedTrigger(BaseEventTrigger):
         return store, mark
 
     async def _write_watermark(self, store: Any, mark: Watermark) -> None:
+        await self.write_state(store, mark.to_state())
+
+    async def write_state(self, store: Any, state: dict[str, Any]) -> None:
         if store is None:
             return
         started = time.monotonic()
         try:
-            await store.aset(self.state_key(), mark.to_state())
+            await store.aset(self.state_key(), state)
         except Exception as err:  # the next write carries the same state
             self.log.warning("Storing the watermark failed after %.1f s: %s", time.monotonic() - started, err)
+
+
+class ListingProducer(SharedStreamProducer):
+    """The listings of a shared stream, each acknowledged once Airflow has persisted its events.
+
+    Airflow (3.3+) calls `advance` with listings every watcher has moved past and whose events
+    are in the metadata database; only then is a watcher's watermark stored. A triggerer killed
+    in between stores nothing, and the next one lists those runs again and fires them: no event
+    is lost between the triggerer taking it and the database having it. A listing Airflow gave
+    up on (an acknowledgement that timed out) stores nothing either; the next resolved listing
+    stores the watermark of every watcher still running.
+    """
+
+    def __init__(self, trigger: RunFinishedTrigger) -> None:
+        self.trigger = trigger
+
+    async def open_stream(self) -> AsyncIterator[tuple[Listing, int]]:
+        subscribers = _Subscribers.of(self.trigger.shared_stream_key())
+        seq = 0
+        async for listing in self.trigger.listings(subscribers.window):
+            seq += 1
+            yield listing._replace(seq=seq), seq
+
+    async def advance(self, batch: Sequence[AdvanceItem]) -> None:
+        resolved = [item.broker_payload for item in batch if item.outcome.failed == 0]
+        if not resolved:
+            return
+        through = max(resolved)
+        for unstored in list(_Subscribers.of(self.trigger.shared_stream_key()).unstored.values()):
+            await unstored.store_through(through)
 
 
 def _poll_loop_imports() -> tuple[Any, Any]:

@@ -28,13 +28,22 @@ class Store:
 class Watching:
     """A trigger's events as its run() yields them, in a task of its own."""
 
-    def __init__(self, events: AsyncIterator[Any], polls: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        events: AsyncIterator[Any],
+        polls: Callable[[], int],
+        on_event: Callable[[], Any] | None = None,
+    ) -> None:
         self.polls = polls
         self.events: list[dict[str, Any]] = []
-        self.task = asyncio.ensure_future(self._collect(events))
+        # What `on_event` returned for each event (the triggerer binds each event to its raw event).
+        self.bound: list[Any] = []
+        self.task = asyncio.ensure_future(self._collect(events, on_event))
 
-    async def _collect(self, events: AsyncIterator[Any]) -> None:
+    async def _collect(self, events: AsyncIterator[Any], on_event: Callable[[], Any] | None) -> None:
         async for event in events:
+            if on_event is not None:
+                self.bound.append(on_event())
             self.events.append(event.payload)
 
     async def after_polls(self, polls: int, timeout: float = 20) -> list[str]:

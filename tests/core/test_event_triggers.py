@@ -386,3 +386,117 @@ async def test_watchers_of_several_workflows_share_one_listing_per_poll(cloud):
     for watching in watchers:
         await watching.stop()
     await manager.stop_all()
+
+
+# -- the watermark waits for Airflow to have the event ----------------------------------------------
+
+
+class Triggerer:
+    """What Airflow 3.3's triggerer does with shared-stream watchers, on its public stream manager.
+
+    Each event a watcher yields is bound to the listing it came from (`bind_pending_event`, as the
+    triggerer does before queueing the event); `persisted` confirms the bound events as the
+    triggerer does once its supervisor stored them in the metadata database.
+    """
+
+    def __init__(self) -> None:
+        shared_stream = pytest.importorskip(
+            "airflow.triggers.shared_stream", reason="shared streams: Airflow >= 3.3"
+        )
+        self.manager = shared_stream.SharedStreamManager(
+            max_subscriber_queue=100, ack_timeout=30, cohort_grace_period=0
+        )
+
+    def watch(self, trigger: ScriptedTrigger, trigger_id: int) -> Watching:
+        key = trigger.shared_stream_key()
+        stream = self.manager.subscribe(trigger_id=trigger_id, trigger=trigger, key=key)
+        return Watching(
+            trigger.filter_shared_stream(stream),
+            polls,
+            on_event=lambda: self.manager.bind_pending_event(trigger_id=trigger_id, key=key),
+        )
+
+    def persisted(self, watching: Watching) -> None:
+        self.manager.confirm_persisted([seq for seq in watching.bound if seq is not None])
+
+
+def seen(store: Store) -> set[str]:
+    return set(store.values["cloudflows.watermark:wedata:p1:wf-1:success"]["seen"])
+
+
+@needs_airflow_3
+@pytest.mark.asyncio
+async def test_the_watermark_is_stored_only_once_airflow_has_persisted_the_event(cloud):
+    triggerer = Triggerer()
+    store = Store()
+    cloud.runs = [run("first", finished=10)]
+    watching = triggerer.watch(make(store), 1)
+    assert await watching.after_polls(3) == ["first"]
+    assert len(watching.bound) == 1 and watching.bound[0] is not None  # the event gates the advance
+    assert "first" not in seen(store)  # not stored while the event may not be in the database
+
+    triggerer.persisted(watching)
+    await watching.after_polls(2)
+    assert "first" in seen(store)
+    await watching.stop()
+    await triggerer.manager.stop_all()
+
+    # A new process does not fire it again.
+    restarted = Triggerer()
+    again = restarted.watch(make(store), 1)
+    assert await again.after_polls(3) == []
+    await again.stop()
+    await restarted.manager.stop_all()
+
+
+@needs_airflow_3
+@pytest.mark.asyncio
+async def test_a_triggerer_killed_before_its_event_was_persisted_loses_no_event(cloud):
+    triggerer = Triggerer()
+    store = Store()
+    cloud.runs = [run("first", finished=10)]
+    watching = triggerer.watch(make(store), 1)
+    assert await watching.after_polls(3) == ["first"]
+    # Killed here: the event was taken from the trigger but never reached the database.
+    await watching.stop()
+    await triggerer.manager.stop_all()
+    assert "first" not in seen(store)
+
+    cloud.runs.append(run("second", finished=20, created=15))
+    restarted = Triggerer()
+    again = restarted.watch(make(store), 1)
+    assert await again.after_polls(3) == ["first", "second"]
+    restarted.persisted(again)
+    await again.after_polls(2)
+    assert {"first", "second"} <= seen(store)
+    await again.stop()
+    await restarted.manager.stop_all()
+
+
+@needs_airflow_3
+@pytest.mark.asyncio
+async def test_each_watcher_stores_its_own_watermark_when_its_events_are_persisted(cloud):
+    triggerer = Triggerer()
+    stores = {"wf-a": Store(), "wf-b": Store()}
+    cloud.runs = [run("a1", finished=10, workflow="wf-a"), run("b1", finished=12, workflow="wf-b")]
+    watchers = {
+        name: triggerer.watch(make(store, workflow_id=name), n)
+        for n, (name, store) in enumerate(stores.items())
+    }
+    await watchers["wf-a"].after_polls(3)
+    assert [[e["run_id"] for e in w.events] for w in watchers.values()] == [["a1"], ["b1"]]
+    # The listing is resolved only when every watcher's events from it are persisted.
+    triggerer.persisted(watchers["wf-a"])
+    await watchers["wf-a"].after_polls(2)
+    stored = {
+        name: store.values[f"cloudflows.watermark:wedata:p1:{name}:success"]["seen"]
+        for name, store in stores.items()
+    }
+    assert stored == {"wf-a": {}, "wf-b": {}}
+    triggerer.persisted(watchers["wf-b"])
+    await watchers["wf-a"].after_polls(2)
+    assert "a1" in stores["wf-a"].values["cloudflows.watermark:wedata:p1:wf-a:success"]["seen"]
+    assert "b1" in stores["wf-b"].values["cloudflows.watermark:wedata:p1:wf-b:success"]["seen"]
+    for watching in watchers.values():
+        await watching.stop()
+    await triggerer.manager.stop_all()
