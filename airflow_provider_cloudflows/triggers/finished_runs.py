@@ -20,6 +20,7 @@ several workflows, and how to list a window of runs. Everything else is here, on
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Hashable, Sequence
@@ -57,6 +58,8 @@ TERMINAL = "terminal"
 LISTING_SECONDS = 300.0
 # Failed polls back off by doubling from the poll interval up to this.
 MAX_ERROR_BACKOFF_SECONDS = 900.0
+# Failed reads of the stored watermark back off up to this.
+WATERMARK_READ_MAX_DELAY = 30.0
 # The asset state store says this when a trigger is watched by several assets: it then holds
 # no single cursor (triggers are deduplicated by their arguments across assets).
 _MULTI_ASSET_ERROR = "concrete inlets and outlets"
@@ -97,14 +100,18 @@ class _Unstored:
         self.store = store
         self.states: dict[int, dict[str, Any]] = {}
 
-    async def store_through(self, seq: int) -> None:
+    def forget_from(self, seq: int) -> None:
+        for n in [n for n in self.states if n >= seq]:
+            del self.states[n]
+
+    async def store_through(self, seq: int, failed: set[int]) -> None:
         ready = [n for n in self.states if n <= seq]
-        if not ready:
-            return
-        state = self.states[max(ready)]
+        stored = [n for n in ready if n not in failed]
+        state = self.states[max(stored)] if stored else None
         for n in ready:
             del self.states[n]
-        await self.trigger.write_state(self.store, state)
+        if state is not None:
+            await self.trigger.write_state(self.store, state)
 
 
 class _Subscribers:
@@ -121,6 +128,8 @@ class _Subscribers:
     def __init__(self) -> None:
         self.wanted: dict[int, tuple[str, Callable[[], datetime]]] = {}
         self.unstored: dict[int, _Unstored] = {}
+        # Listings Airflow gave up on (a watcher's events from them may not be in the database).
+        self.failed_seqs: set[int] = set()
 
     @classmethod
     def of(cls, key: Hashable) -> _Subscribers:
@@ -432,7 +441,9 @@ class RunFinishedTrigger(BaseEventTrigger):
                 return None, seed
             except Exception as err:  # the API server may be restarting
                 failures += 1
-                delay = min(self.poll_interval * 2 ** min(failures - 1, 20), MAX_ERROR_BACKOFF_SECONDS)
+                # Listings queue up for this watcher meanwhile, and Airflow fails a watcher that
+                # leaves one unread for [triggerer] shared_stream_ack_timeout (300 s by default).
+                delay = min(self.poll_interval * 2 ** min(failures - 1, 20), WATERMARK_READ_MAX_DELAY)
                 self.log.warning("Reading the watermark failed (%s); trying again in %.0f s", err, delay)
                 await asyncio.sleep(delay)
         if stored is None:
@@ -485,18 +496,33 @@ class ListingProducer(SharedStreamProducer):
 
     async def open_stream(self) -> AsyncIterator[tuple[Listing, int]]:
         subscribers = _Subscribers.of(self.trigger.shared_stream_key())
-        seq = 0
         async for listing in self.trigger.listings(subscribers.window):
-            seq += 1
+            seq = next(_listing_seqs)
             yield listing._replace(seq=seq), seq
 
     async def advance(self, batch: Sequence[AdvanceItem]) -> None:
-        resolved = [item.broker_payload for item in batch if item.outcome.failed == 0]
+        subscribers = _Subscribers.of(self.trigger.shared_stream_key())
+        for item in batch:
+            if item.outcome.failed:
+                # A watcher Airflow failed out of this listing holds, in its watermarks from here
+                # on, an event that may not be in the database, and which watcher it was is not
+                # said: nobody's watermark from here on is stored (the others store their next
+                # one), and one taken at this listing later (the failed watcher may still be
+                # finishing it) never is. At worst a restart fires those runs again.
+                subscribers.failed_seqs.add(item.broker_payload)
+                for unstored in subscribers.unstored.values():
+                    unstored.forget_from(item.broker_payload)
+        resolved = [item.broker_payload for item in batch if not item.outcome.failed]
         if not resolved:
             return
         through = max(resolved)
-        for unstored in list(_Subscribers.of(self.trigger.shared_stream_key()).unstored.values()):
-            await unstored.store_through(through)
+        for unstored in list(subscribers.unstored.values()):
+            await unstored.store_through(through, subscribers.failed_seqs)
+
+
+# Listing numbers, unique in the process: a group that ends and a new one for the same watchers
+# never share one.
+_listing_seqs = itertools.count(1)
 
 
 def _poll_loop_imports() -> tuple[Any, Any]:

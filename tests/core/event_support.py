@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -32,7 +33,7 @@ class Watching:
         self,
         events: AsyncIterator[Any],
         polls: Callable[[], int],
-        on_event: Callable[[], Any] | None = None,
+        on_event: Callable[[Any], Any] | None = None,
     ) -> None:
         self.polls = polls
         self.events: list[dict[str, Any]] = []
@@ -40,11 +41,12 @@ class Watching:
         self.bound: list[Any] = []
         self.task = asyncio.ensure_future(self._collect(events, on_event))
 
-    async def _collect(self, events: AsyncIterator[Any], on_event: Callable[[], Any] | None) -> None:
+    async def _collect(self, events: AsyncIterator[Any], on_event: Callable[[Any], Any] | None) -> None:
         async for event in events:
-            if on_event is not None:
-                self.bound.append(on_event())
             self.events.append(event.payload)
+            if on_event is not None:
+                bound = on_event(event.payload)
+                self.bound.append(await bound if inspect.isawaitable(bound) else bound)
 
     async def after_polls(self, polls: int, timeout: float = 20) -> list[str]:
         """The run ids fired once the listing was called `polls` more times."""

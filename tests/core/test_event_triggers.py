@@ -4,6 +4,7 @@ in tests/<product>/test_*_event_trigger.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -399,25 +400,39 @@ class Triggerer:
     triggerer does once its supervisor stored them in the metadata database.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ack_timeout: float = 30) -> None:
         shared_stream = pytest.importorskip(
             "airflow.triggers.shared_stream", reason="shared streams: Airflow >= 3.3"
         )
         self.manager = shared_stream.SharedStreamManager(
-            max_subscriber_queue=100, ack_timeout=30, cohort_grace_period=0
+            max_subscriber_queue=10_000, ack_timeout=ack_timeout, cohort_grace_period=0
         )
+        self.subscribed: dict[int, tuple[Watching, int, Any]] = {}
 
-    def watch(self, trigger: ScriptedTrigger, trigger_id: int) -> Watching:
+    def watch(self, trigger: ScriptedTrigger, trigger_id: int, slow_on: str | None = None) -> Watching:
+        """`slow_on`: a run whose event the triggerer takes a second to bind (its log write)."""
         key = trigger.shared_stream_key()
         stream = self.manager.subscribe(trigger_id=trigger_id, trigger=trigger, key=key)
-        return Watching(
-            trigger.filter_shared_stream(stream),
-            polls,
-            on_event=lambda: self.manager.bind_pending_event(trigger_id=trigger_id, key=key),
-        )
 
-    def persisted(self, watching: Watching) -> None:
-        self.manager.confirm_persisted([seq for seq in watching.bound if seq is not None])
+        async def bind(payload: dict[str, Any]) -> int | None:
+            if payload["run_id"] == slow_on:
+                await asyncio.sleep(1.0)
+            return self.manager.bind_pending_event(trigger_id=trigger_id, key=key)
+
+        watching = Watching(trigger.filter_shared_stream(stream), polls, on_event=bind)
+        self.subscribed[id(watching)] = (watching, trigger_id, key)
+        return watching
+
+    def persisted(self, watching: Watching, events: slice = slice(None)) -> None:
+        self.manager.confirm_persisted([seq for seq in watching.bound[events] if seq is not None])
+
+    async def stop(self) -> None:
+        """Cancel every watcher and unsubscribe it, as the triggerer does when it stops."""
+        for watching, trigger_id, key in self.subscribed.values():
+            if not watching.task.done():
+                await watching.stop()
+            await self.manager.unsubscribe(trigger_id, key)
+        await self.manager.stop_all()
 
 
 def seen(store: Store) -> set[str]:
@@ -438,15 +453,13 @@ async def test_the_watermark_is_stored_only_once_airflow_has_persisted_the_event
     triggerer.persisted(watching)
     await watching.after_polls(2)
     assert "first" in seen(store)
-    await watching.stop()
-    await triggerer.manager.stop_all()
+    await triggerer.stop()
 
     # A new process does not fire it again.
     restarted = Triggerer()
     again = restarted.watch(make(store), 1)
     assert await again.after_polls(3) == []
-    await again.stop()
-    await restarted.manager.stop_all()
+    await restarted.stop()
 
 
 @needs_airflow_3
@@ -458,8 +471,7 @@ async def test_a_triggerer_killed_before_its_event_was_persisted_loses_no_event(
     watching = triggerer.watch(make(store), 1)
     assert await watching.after_polls(3) == ["first"]
     # Killed here: the event was taken from the trigger but never reached the database.
-    await watching.stop()
-    await triggerer.manager.stop_all()
+    await triggerer.stop()
     assert "first" not in seen(store)
 
     cloud.runs.append(run("second", finished=20, created=15))
@@ -469,8 +481,7 @@ async def test_a_triggerer_killed_before_its_event_was_persisted_loses_no_event(
     restarted.persisted(again)
     await again.after_polls(2)
     assert {"first", "second"} <= seen(store)
-    await again.stop()
-    await restarted.manager.stop_all()
+    await restarted.stop()
 
 
 @needs_airflow_3
@@ -497,6 +508,62 @@ async def test_each_watcher_stores_its_own_watermark_when_its_events_are_persist
     await watchers["wf-a"].after_polls(2)
     assert "a1" in stores["wf-a"].values["cloudflows.watermark:wedata:p1:wf-a:success"]["seen"]
     assert "b1" in stores["wf-b"].values["cloudflows.watermark:wedata:p1:wf-b:success"]["seen"]
-    for watching in watchers.values():
-        await watching.stop()
-    await triggerer.manager.stop_all()
+    await triggerer.stop()
+
+
+@needs_airflow_3
+@pytest.mark.asyncio
+async def test_a_later_event_not_yet_persisted_is_not_in_the_stored_watermark(cloud):
+    triggerer = Triggerer()
+    store = Store()
+    cloud.runs = [run("first", finished=10)]
+    watching = triggerer.watch(make(store), 1)
+    assert await watching.after_polls(3) == ["first"]
+    triggerer.persisted(watching)
+    await watching.after_polls(2)
+    assert seen(store) == {"first"}
+
+    cloud.runs.append(run("second", finished=20, created=15))
+    assert await watching.after_polls(3) == ["first", "second"]
+    await watching.after_polls(3)  # later listings resolve; the one with "second" does not
+    assert seen(store) == {"first"}
+    triggerer.persisted(watching, slice(1, None))
+    await watching.after_polls(2)
+    assert seen(store) == {"first", "second"}
+
+    # A watermark taken after a listing that is not resolved yet waits, however many follow it.
+    cloud.runs.append(run("third", finished=30, created=25))
+    await watching.after_polls(3)
+    cloud.runs.append(run("fourth", finished=40, created=35))
+    assert await watching.after_polls(3) == ["first", "second", "third", "fourth"]
+    triggerer.persisted(watching, slice(2, 3))
+    await watching.after_polls(2)
+    assert seen(store) == {"first", "second", "third"}
+    await triggerer.stop()
+
+
+@needs_airflow_3
+@pytest.mark.asyncio
+async def test_an_event_airflow_never_confirmed_is_never_stored_and_fires_again(cloud):
+    shared_stream = pytest.importorskip(
+        "airflow.triggers.shared_stream", reason="shared streams: Airflow >= 3.3"
+    )
+    triggerer = Triggerer(ack_timeout=0.5)
+    store = Store()
+    cloud.runs = [run("first", finished=10)]
+    # Airflow gives up on the listing with "first" (never confirmed: the supervisor's write of it
+    # failed) while the watcher is still taking "second", after listings that resolved cleanly.
+    watching = triggerer.watch(make(store), 1, slow_on="second")
+    assert await watching.after_polls(3) == ["first"]
+    cloud.runs.append(run("second", finished=20, created=15))
+    with pytest.raises(shared_stream.AckTimeout):
+        await asyncio.wait_for(watching.task, 10)  # Airflow fails the watcher
+    await asyncio.sleep(0.2)  # the advance of the listings it resolved
+    assert [e["run_id"] for e in watching.events] == ["first", "second"]
+    assert "first" not in seen(store)
+    await triggerer.stop()
+
+    restarted = Triggerer()
+    again = restarted.watch(make(store), 1)
+    assert (await again.after_polls(3))[:1] == ["first"]  # fired again, not lost
+    await restarted.stop()
