@@ -498,7 +498,7 @@ class ListingProducer(SharedStreamProducer):
         subscribers = _Subscribers.of(self.trigger.shared_stream_key())
         async for listing in self.trigger.listings(subscribers.window):
             seq = next(_listing_seqs)
-            yield listing._replace(seq=seq), seq
+            yield Listing(listing.workflow_ids, listing.created_after, listing.runs, listing.hook, seq), seq
 
     async def advance(self, batch: Sequence[AdvanceItem]) -> None:
         subscribers = _Subscribers.of(self.trigger.shared_stream_key())
