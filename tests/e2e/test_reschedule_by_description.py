@@ -31,14 +31,29 @@ def _nightly_instance() -> dict[str, Any]:
 
     return instance_spec(
         INSTANCE_ID,
-        ["NotRun", "WaitResource", "Running", "Running", "Success"],
-        [("extract", ["NotRun", "NotRun", "Running", "Running", "Success"])],
+        ["NotRun", "WaitResource", "Running", "Success"],
+        [("extract", ["NotRun", "NotRun", "Running", "Success"])],
         name="orders_nightly",
         project_id=10001,
         workflow_id=20777,
         bizdate=bizdate_ms(date(2026, 3, 1)),
         instance_type="Normal",
     )
+
+
+def _why_not(live: LiveAirflow, run_id: str, states: dict[str, str]) -> str:
+    """The task's own log and the scheduler's state-mismatch lines, so a CI failure explains itself."""
+    task_logs = (live.site.logs / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={TASK_ID}").glob("*")
+    task_tail = [
+        line for p in sorted(task_logs) if p.is_file() for line in p.read_text(errors="replace").splitlines()
+    ]
+    scheduler = live.site.logs / "processes" / "scheduler.log"
+    mismatches = [
+        line
+        for line in (scheduler.read_text(errors="replace").splitlines() if scheduler.exists() else [])
+        if DAG_ID in line and ("state mismatch" in line or "reported that the task instance" in line)
+    ]
+    return "\n".join([f"{states} (logs in {live.site.logs})", *task_tail[-40:], *mismatches[-5:]])
 
 
 def test_a_reschedule_sensor_looks_once_and_follows_the_found_run_across_pokes(
@@ -53,7 +68,7 @@ def test_a_reschedule_sensor_looks_once_and_follows_the_found_run_across_pokes(
         first_seq = max((r["seq"] for r in control.requests(vendor="dataworks")), default=0)
         run_id = api.trigger(DAG_ID)
         states = api.wait_for_runs({DAG_ID: run_id}, timeout=300)
-        assert states == {DAG_ID: "success"}, f"{states} (logs in {live_airflow.site.logs})"
+        assert states == {DAG_ID: "success"}, _why_not(live_airflow, run_id, states)
 
         calls = [
             (r["action"], r.get("run_id"))

@@ -3,6 +3,10 @@ by workflow and business date, not by id.
 
 Each poke of a reschedule-mode sensor is a new worker process; the id the first poke found must
 reach the later ones through Airflow 3.3's task state store, so only the first poke lists.
+
+The poke interval is well above the scheduler's loop: Airflow 3.3's scheduler fails a reschedule
+sensor whose next poke is already scheduled when the executor's report of the previous poke
+arrives (a one-second interval lost that race on a loaded machine).
 """
 
 from __future__ import annotations
@@ -31,6 +35,6 @@ with DAG(
         biz_date=BIZ_DATE,
         project_id=PROJECT_ID,
         mode="reschedule",
-        poke_interval=1,
+        poke_interval=8,
         timeout=600,
     )
