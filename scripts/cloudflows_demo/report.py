@@ -152,10 +152,7 @@ def mark_deferrals(site: AirflowSite, results: Sequence[DagResult]) -> None:
     """Which tasks handed over to the triggerer: their task log says so and a trigger log exists."""
     for result in results:
         for row in result.tasks:
-            task_dir = (
-                site.logs / f"dag_id={row.dag_id}" / f"run_id={result.run_id}" / f"task_id={row.task_id}"
-            )
-            logs = [p for p in task_dir.glob("attempt=*.log*") if p.is_file()] if task_dir.is_dir() else []
+            logs = site.task_logs(row.dag_id, result.run_id, row.task_id)
             row.deferred = any(".log.trigger." in p.name for p in logs) or any(
                 DEFERRED_MESSAGE in p.read_text(errors="replace") for p in logs if ".trigger." not in p.name
             )

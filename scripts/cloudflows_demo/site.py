@@ -64,6 +64,11 @@ class AirflowSite:
     def logs(self) -> Path:
         return self.home / "logs"
 
+    def task_logs(self, dag_id: str, run_id: str, task_id: str) -> list[Path]:
+        """A task's log files: the worker's (`attempt=N.log`) and the triggerer's (`….log.trigger.…`)."""
+        folder = self.logs / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        return sorted(p for p in folder.glob("attempt=*.log*") if p.is_file())
+
 
 def airflow_site(
     home: Path,

@@ -435,8 +435,17 @@ class Triggerer:
         await self.manager.stop_all()
 
 
-def seen(store: Store) -> set[str]:
-    return set(store.values["cloudflows.watermark:wedata:p1:wf-1:success"]["seen"])
+def seen(store: Store, workflow: str = "wf-1") -> set[str]:
+    """The run ids in the watcher's stored watermark."""
+    return set(store.values[f"cloudflows.watermark:wedata:p1:{workflow}:success"]["seen"])
+
+
+async def fired_first(cloud: Any, triggerer: Triggerer, store: Store, slow_on: str | None = None) -> Watching:
+    """A watcher that has fired the run "first" (finished at 10), its event not yet persisted."""
+    cloud.runs = [run("first", finished=10)]
+    watching = triggerer.watch(make(store), 1, slow_on=slow_on)
+    assert await watching.after_polls(3) == ["first"]
+    return watching
 
 
 @needs_airflow_3
@@ -444,9 +453,7 @@ def seen(store: Store) -> set[str]:
 async def test_the_watermark_is_stored_only_once_airflow_has_persisted_the_event(cloud):
     triggerer = Triggerer()
     store = Store()
-    cloud.runs = [run("first", finished=10)]
-    watching = triggerer.watch(make(store), 1)
-    assert await watching.after_polls(3) == ["first"]
+    watching = await fired_first(cloud, triggerer, store)
     assert len(watching.bound) == 1 and watching.bound[0] is not None  # the event gates the advance
     assert "first" not in seen(store)  # not stored while the event may not be in the database
 
@@ -467,9 +474,7 @@ async def test_the_watermark_is_stored_only_once_airflow_has_persisted_the_event
 async def test_a_triggerer_killed_before_its_event_was_persisted_loses_no_event(cloud):
     triggerer = Triggerer()
     store = Store()
-    cloud.runs = [run("first", finished=10)]
-    watching = triggerer.watch(make(store), 1)
-    assert await watching.after_polls(3) == ["first"]
+    await fired_first(cloud, triggerer, store)
     # Killed here: the event was taken from the trigger but never reached the database.
     await triggerer.stop()
     assert "first" not in seen(store)
@@ -499,15 +504,11 @@ async def test_each_watcher_stores_its_own_watermark_when_its_events_are_persist
     # The listing is resolved only when every watcher's events from it are persisted.
     triggerer.persisted(watchers["wf-a"])
     await watchers["wf-a"].after_polls(2)
-    stored = {
-        name: store.values[f"cloudflows.watermark:wedata:p1:{name}:success"]["seen"]
-        for name, store in stores.items()
-    }
-    assert stored == {"wf-a": {}, "wf-b": {}}
+    assert {name: seen(store, name) for name, store in stores.items()} == {"wf-a": set(), "wf-b": set()}
     triggerer.persisted(watchers["wf-b"])
     await watchers["wf-a"].after_polls(2)
-    assert "a1" in stores["wf-a"].values["cloudflows.watermark:wedata:p1:wf-a:success"]["seen"]
-    assert "b1" in stores["wf-b"].values["cloudflows.watermark:wedata:p1:wf-b:success"]["seen"]
+    assert "a1" in seen(stores["wf-a"], "wf-a")
+    assert "b1" in seen(stores["wf-b"], "wf-b")
     await triggerer.stop()
 
 
@@ -516,9 +517,7 @@ async def test_each_watcher_stores_its_own_watermark_when_its_events_are_persist
 async def test_a_later_event_not_yet_persisted_is_not_in_the_stored_watermark(cloud):
     triggerer = Triggerer()
     store = Store()
-    cloud.runs = [run("first", finished=10)]
-    watching = triggerer.watch(make(store), 1)
-    assert await watching.after_polls(3) == ["first"]
+    watching = await fired_first(cloud, triggerer, store)
     triggerer.persisted(watching)
     await watching.after_polls(2)
     assert seen(store) == {"first"}
@@ -550,11 +549,9 @@ async def test_an_event_airflow_never_confirmed_is_never_stored_and_fires_again(
     )
     triggerer = Triggerer(ack_timeout=0.5)
     store = Store()
-    cloud.runs = [run("first", finished=10)]
     # Airflow gives up on the listing with "first" (never confirmed: the supervisor's write of it
     # failed) while the watcher is still taking "second", after listings that resolved cleanly.
-    watching = triggerer.watch(make(store), 1, slow_on="second")
-    assert await watching.after_polls(3) == ["first"]
+    watching = await fired_first(cloud, triggerer, store, slow_on="second")
     cloud.runs.append(run("second", finished=20, created=15))
     with pytest.raises(shared_stream.AckTimeout):
         await asyncio.wait_for(watching.task, 10)  # Airflow fails the watcher

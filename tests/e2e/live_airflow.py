@@ -35,6 +35,23 @@ class LiveAirflow:
     def log_of(self, component: str) -> Path:
         return self.procs.log_dir / f"{component}.log"
 
+    def trigger_log_lines(self, dag_id: str, run_id: str, task_id: str, marker: str) -> list[str]:
+        """The lines with `marker` that a task's triggers logged, wherever the triggerer wrote them.
+
+        A trigger's log lines and its "finished" message reach the triggerer's supervisor on
+        separate channels: lines read after it closed the trigger's log file go to the triggerer's
+        own log instead, with the task's run id and task id as fields.
+        """
+        files = [p for p in self.site.task_logs(dag_id, run_id, task_id) if ".log.trigger." in p.name]
+        own = self.log_of("triggerer")
+        lines = [line for p in files for line in p.read_text(errors="replace").splitlines()]
+        lines += [
+            line
+            for line in (own.read_text(errors="replace").splitlines() if own.exists() else [])
+            if run_id in line and task_id in line
+        ]
+        return [line for line in lines if marker in line]
+
 
 def dags_folder(home: Path) -> Path:
     """A DAGs folder of links to the example DAGs and the end-to-end tests' own DAGs."""

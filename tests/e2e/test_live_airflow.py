@@ -54,11 +54,6 @@ VENDOR_TASKS = {
 }
 
 
-def _task_logs(live: LiveAirflow, run: FinishedRun, task_id: str) -> list[Path]:
-    folder = live.site.logs / f"dag_id={run.dag_id}" / f"run_id={run.run_id}" / f"task_id={task_id}"
-    return sorted(folder.glob("attempt=*.log*"))
-
-
 def _report_paths(live: LiveAirflow, run: FinishedRun) -> dict[str, Any]:
     """What the report task returned (its XCom, read through the REST API)."""
     entry = live.api.get(
@@ -90,17 +85,18 @@ def test_cross_cloud_dag_succeeds_with_every_wait_deferred_to_the_triggerer(
     assert states == dict.fromkeys([*VENDOR_TASKS, "write_report"], "success"), (states, where, race)
 
     for task_id in VENDOR_TASKS:
-        logs = _task_logs(live_airflow, cross_cloud_run, task_id)
+        logs = live_airflow.site.task_logs(cross_cloud_run.dag_id, cross_cloud_run.run_id, task_id)
         trigger_logs = [p for p in logs if ".log.trigger." in p.name]
         assert trigger_logs, f"{task_id} never ran in the triggerer ({[p.name for p in logs]}) {where}"
-        trigger_text = "\n".join(p.read_text(errors="replace") for p in trigger_logs)
-        assert "Trigger fired event" in trigger_text, trigger_text[-2000:]
+        fired = live_airflow.trigger_log_lines(
+            cross_cloud_run.dag_id, cross_cloud_run.run_id, task_id, "Trigger fired event"
+        )
+        assert fired, "\n".join(p.read_text(errors="replace") for p in trigger_logs)[-2000:]
         task_text = "\n".join(p.read_text(errors="replace") for p in logs if p not in trigger_logs)
         assert DEFERRED_MESSAGE in task_text
 
-    triggerer_log = live_airflow.log_of("triggerer")
-    assert "Starting the triggerer" in triggerer_log.read_text(errors="replace")
-    assert blocked_loop_warnings(triggerer_log) == [], where
+    assert "Starting the triggerer" in live_airflow.log_of("triggerer").read_text(errors="replace")
+    assert blocked_loop_warnings(live_airflow.log_of("triggerer")) == [], where
 
     paths = _report_paths(live_airflow, cross_cloud_run)
     assert Path(paths["json"]).parent == Path(live_airflow.site.env["CLOUDFLOWS_REPORT_DIR"])

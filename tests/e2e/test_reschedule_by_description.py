@@ -41,12 +41,13 @@ def _nightly_instance() -> dict[str, Any]:
     )
 
 
+def _task_log(live: LiveAirflow, run_id: str) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in live.site.task_logs(DAG_ID, run_id, TASK_ID))
+
+
 def _why_not(live: LiveAirflow, run_id: str, states: dict[str, str]) -> str:
     """The task's own log and the scheduler's state-mismatch lines, so a CI failure explains itself."""
-    task_logs = (live.site.logs / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={TASK_ID}").glob("*")
-    task_tail = [
-        line for p in sorted(task_logs) if p.is_file() for line in p.read_text(errors="replace").splitlines()
-    ]
+    task_tail = _task_log(live, run_id).splitlines()
     scheduler = live.site.logs / "processes" / "scheduler.log"
     mismatches = [
         line
@@ -83,9 +84,6 @@ def test_a_reschedule_sensor_looks_once_and_follows_the_found_run_across_pokes(
 
     path = f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}/xcomEntries/run_id"
     assert api.get(path, deserialize="true")["value"] == INSTANCE_ID
-    logs = sorted(
-        (live_airflow.site.logs / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={TASK_ID}").glob("*")
-    )
-    text = "\n".join(p.read_text(errors="replace") for p in logs if p.is_file())
+    text = _task_log(live_airflow, run_id)
     assert "found by an earlier poke of this try" in text, text[-3000:]
     print(f"\nreschedule by description end to end: {time.monotonic() - began:.1f} s after Airflow was up")
